@@ -96,8 +96,11 @@ static cs_res signed_doc_verify(struct custos_dcap_collateral *c, X509_STORE *st
     r = cs_x509_subject_cn(signer, cn, sizeof cn);
     CS_ENSURE_WHY(cs_ok(r) && strcmp(cn, CN_TCB_SIGNING) == 0, CS_E_CHAIN, diag,
                   "%s signer is not the Intel SGX TCB Signing certificate", what);
+    int n = sk_X509_num(chain);
+    CS_ENSURE_WHY(n == 1 || (n == 2 && X509_cmp(sk_X509_value(chain, 1), c->anchor) == 0),
+                  CS_E_CHAIN, diag, "%s issuer chain is not the signer and the trust anchor",
+                  what);
     CS_TRY(cs_x509_chain_verify(store, signer, chain, 2, w, diag));
-    (void)c;
     EVP_PKEY *key = X509_get0_pubkey(signer);
     CS_ENSURE_WHY(key != NULL, CS_E_FORMAT, diag, "%s signer key unreadable", what);
     r = cs_ecdsa_verify_rs(key, EVP_sha256(), sig, 64, body);
@@ -254,6 +257,9 @@ static cs_res pck_chain_verify(struct custos_dcap_collateral *c, struct cs_cur p
                                 strlen(CN_PCK_PROCESSOR_CA)) == 0));
     CS_ENSURE_WHY(is_known_ca, CS_E_CHAIN, diag,
                   "PCK leaf is not issued by the Intel SGX PCK Platform or Processor CA");
+    /* The quote must carry the whole chain, ending in our anchor (as Intel's QvE checks). */
+    CS_ENSURE_WHY(sk_X509_num(chain) == 3 && X509_cmp(sk_X509_value(chain, 2), c->anchor) == 0,
+                  CS_E_CHAIN, diag, "PCK chain is not leaf, CA and the trust anchor");
     CS_TRY(cs_x509_chain_verify(c->pck_store, leaf, chain, 3, &m->window, diag));
     r = cs_sgx_pck_ext_parse(leaf, &m->ext);
     CS_ENSURE_WHY(cs_ok(r), r.code, diag, "PCK certificate: malformed SGX extension");

@@ -3,10 +3,15 @@
  * Intel DCAP quote verification. The order of checks follows Intel's QVL
  * (QuoteVerifier::verify, TcbLevelCheck, TdxModuleCheck, EnclaveReportVerifier):
  *
- *   parse -> QE vendor -> collateral validity at `at` -> PCK chain + CRLs + validity
- *   -> TCB Info fits the platform (id, FMSPC, PCE-ID) -> TDX module identity
+ *   parse -> collateral validity at `at` -> PCK chain + CRLs + validity
  *   -> QE report signature (PCK) -> QE report data = SHA-256(att key || auth data)
- *   -> QE identity -> quote signature (attestation key) -> TCB level and status.
+ *   -> quote signature (attestation key)
+ *   -> QE vendor -> TCB Info fits the platform (id, FMSPC, PCE-ID) -> TDX module identity
+ *   -> QE identity -> TCB level and status.
+ *
+ * One deliberate difference from QVL: every signature is checked before any signed field
+ * is judged against collateral, so tampered evidence always reads as a signature failure
+ * and no decision is ever taken on unauthenticated bytes.
  *
  * The verdict's code is the first failure; claims read so far are kept for diagnosis.
  */
@@ -53,6 +58,11 @@ static cs_res advisories_add(json_t *acc, const json_t *ids)
         }
     }
     return CS_SUCCESS;
+}
+
+static void pkey_freep(EVP_PKEY **p)
+{
+    EVP_PKEY_free(*p);
 }
 
 /* ---- claims --------------------------------------------------------------------- */
@@ -284,79 +294,83 @@ static cs_res qe_identity_check(const struct cs_qe_identity *id, const struct cs
 
 /* ---- the chain of checks -------------------------------------------------------- */
 
-static void pkey_freep(EVP_PKEY **p)
+/* The PCK chain (memoised), its claims, and its validity at `at`. */
+static cs_res check_pck(struct custos_dcap_collateral *c, const struct cs_intel_quote *q,
+                        int64_t at, struct custos_verdict *v, EVP_PKEY **key,
+                        struct cs_sgx_pck_ext *pck, struct custos_diag *diag)
 {
-    EVP_PKEY_free(*p);
+    struct cs_window w;
+    CS_TRY(cs_dcap_pck_chain(c, q->pck_chain, key, pck, &w, diag));
+    CS_TRY(claims_pck(v->claims, pck));
+    CS_TRY(claims_time(v->claims, "collateral_expiry", w.not_after < c->expiry ? w.not_after
+                                                                                : c->expiry));
+    char edge[CS_TIME_TEXT_LEN];
+    cs_time_text(at < w.not_before ? w.not_before : w.not_after, edge);
+    CS_ENSURE_WHY(at >= w.not_before && at <= w.not_after, CS_E_EXPIRED, diag,
+                  "PCK certificate chain %s %s",
+                  at < w.not_before ? "not valid before" : "expired at", edge);
+    return CS_SUCCESS;
 }
 
-static cs_res verify_quote(struct custos_dcap_collateral *c, const uint8_t *buf, size_t len,
-                           int64_t at, struct custos_verdict *v, struct custos_diag *diag)
+/*
+ * The evidence signatures: QE report by the PCK, the attestation key bound into the QE
+ * report, and the quote by the attestation key over the exact signed span.
+ */
+static cs_res check_signatures(const struct cs_intel_quote *q, EVP_PKEY *pck_key,
+                               struct custos_diag *diag)
 {
-    struct cs_intel_quote q;
-    cs_res r = cs_intel_quote_parse(buf, len, &q);
-    CS_ENSURE_WHY(cs_ok(r), r.code, diag, "quote: %s", custos_code_name(r.code));
-    snprintf(v->platform, sizeof v->platform, "%s", is_tdx(&q) ? "tdx" : "sgx");
-    CS_TRY(claims_quote(v->claims, &q, buf));
-    CS_ENSURE_WHY(memcmp(q.qe_vendor_id, INTEL_QE_VENDOR, sizeof INTEL_QE_VENDOR) == 0,
-                  CS_E_UNSUPPORTED, diag, "quote: QE vendor is not Intel");
-
-    CS_TRY(custos_dcap_collateral_check(c, at, diag));
-    CS_ENSURE_WHY(c->qe != NULL, CS_E_ARG, diag, "collateral has no QE Identity");
-
-    CS_AUTO(pkey_freep) EVP_PKEY *pck_key = NULL;
-    struct cs_sgx_pck_ext pck;
-    struct cs_window pck_window;
-    CS_TRY(cs_dcap_pck_chain(c, q.pck_chain, &pck_key, &pck, &pck_window, diag));
-    CS_TRY(claims_pck(v->claims, &pck));
-    int64_t expiry = pck_window.not_after < c->expiry ? pck_window.not_after : c->expiry;
-    CS_TRY(claims_time(v->claims, "collateral_expiry", expiry));
-    char edge[CS_TIME_TEXT_LEN] = "?";
-    if (at < pck_window.not_before || at > pck_window.not_after) {
-        cs_time_text(at < pck_window.not_before ? pck_window.not_before
-                                                        : pck_window.not_after,
-                             edge);
-        CS_ENSURE_WHY(false, CS_E_EXPIRED, diag, "PCK certificate chain %s %s",
-                      at < pck_window.not_before ? "not valid before" : "expired at", edge);
-    }
-
-    const struct cs_tcb_info *t = c->tcb;
-    CS_ENSURE_WHY(t->is_tdx == is_tdx(&q) && (t->version == 3 || !is_tdx(&q)), CS_E_TCB, diag,
-                  "TCB Info is for %s, the quote is %s", t->is_tdx ? "TDX" : "SGX",
-                  is_tdx(&q) ? "TDX" : "SGX");
-    CS_ENSURE_WHY(memcmp(t->fmspc, pck.fmspc, sizeof pck.fmspc) == 0, CS_E_TCB, diag,
-                  "TCB Info FMSPC differs from the PCK certificate's");
-    CS_ENSURE_WHY(memcmp(t->pce_id, pck.pce_id, sizeof pck.pce_id) == 0, CS_E_TCB, diag,
-                  "TCB Info PCE-ID differs from the PCK certificate's");
-    struct tcb_eval ev = { 0 };
-    if (is_tdx(&q)) {
-        CS_TRY(tdx_module_check(t, &q.tdx, &ev.module, diag));
-    }
-
-    r = cs_ecdsa_verify_rs(pck_key, EVP_sha256(), q.qe_report_sig, sizeof q.qe_report_sig,
-                           q.qe_report_raw);
+    cs_res r = cs_ecdsa_verify_rs(pck_key, EVP_sha256(), q->qe_report_sig,
+                                  sizeof q->qe_report_sig, q->qe_report_raw);
     CS_ENSURE_WHY(cs_ok(r), r.code, diag, "QE report signature does not verify with the PCK key");
     uint8_t hash[32];
-    CS_TRY(cs_sha256_2(cs_cur_of(q.att_key, sizeof q.att_key), q.qe_auth_data, hash));
-    CS_ENSURE_WHY(CRYPTO_memcmp(hash, q.qe_report.report_data, 32) == 0, CS_E_BINDING, diag,
+    CS_TRY(cs_sha256_2(cs_cur_of(q->att_key, sizeof q->att_key), q->qe_auth_data, hash));
+    CS_ENSURE_WHY(CRYPTO_memcmp(hash, q->qe_report.report_data, 32) == 0, CS_E_BINDING, diag,
                   "QE report data is not SHA-256(attestation key || QE auth data)");
-    bool is_tail_zero = true;
+    uint8_t tail = 0;
     for (size_t i = 32; i < 64; i++) {
-        is_tail_zero &= q.qe_report.report_data[i] == 0;
+        tail |= q->qe_report.report_data[i];
     }
-    CS_ENSURE_WHY(is_tail_zero, CS_E_BINDING, diag, "QE report data bytes 32..63 are not zero");
-
-    CS_ENSURE_WHY(c->qe->kind == (is_tdx(&q) ? CS_QE_TDX : CS_QE_SGX), CS_E_BINDING, diag,
-                  "QE Identity is for %s, the quote is %s",
-                  c->qe->kind == CS_QE_TDX ? "TD_QE" : "QE", is_tdx(&q) ? "TDX" : "SGX");
-    CS_TRY(qe_identity_check(c->qe, &q.qe_report, &ev.qe, diag));
+    CS_ENSURE_WHY(tail == 0, CS_E_BINDING, diag, "QE report data bytes 32..63 are not zero");
 
     CS_AUTO(pkey_freep) EVP_PKEY *att_key = NULL;
-    r = cs_ecdsa_p256_key_from_xy(q.att_key, &att_key);
+    r = cs_ecdsa_p256_key_from_xy(q->att_key, &att_key);
     CS_ENSURE_WHY(cs_ok(r), CS_E_SIGNATURE, diag, "attestation key is not a P-256 point");
-    r = cs_ecdsa_verify_rs(att_key, EVP_sha256(), q.quote_sig, sizeof q.quote_sig, q.signed_span);
+    r = cs_ecdsa_verify_rs(att_key, EVP_sha256(), q->quote_sig, sizeof q->quote_sig,
+                           q->signed_span);
     CS_ENSURE_WHY(cs_ok(r), r.code, diag, "quote signature does not verify");
+    return CS_SUCCESS;
+}
 
-    CS_TRY(platform_level(t, &pck, &q, &ev.platform, diag));
+/* The collateral must describe this platform: QE vendor, TCB Info kind, FMSPC, PCE-ID. */
+static cs_res check_fit(const struct custos_dcap_collateral *c, const struct cs_intel_quote *q,
+                        const struct cs_sgx_pck_ext *pck, struct custos_diag *diag)
+{
+    const struct cs_tcb_info *t = c->tcb;
+    CS_ENSURE_WHY(memcmp(q->qe_vendor_id, INTEL_QE_VENDOR, sizeof INTEL_QE_VENDOR) == 0,
+                  CS_E_UNSUPPORTED, diag, "quote: QE vendor is not Intel");
+    CS_ENSURE_WHY(t->is_tdx == is_tdx(q), CS_E_TCB, diag, "TCB Info is for %s, the quote is %s",
+                  t->is_tdx ? "TDX" : "SGX", is_tdx(q) ? "TDX" : "SGX");
+    CS_ENSURE_WHY(memcmp(t->fmspc, pck->fmspc, sizeof pck->fmspc) == 0, CS_E_TCB, diag,
+                  "TCB Info FMSPC differs from the PCK certificate's");
+    CS_ENSURE_WHY(memcmp(t->pce_id, pck->pce_id, sizeof pck->pce_id) == 0, CS_E_TCB, diag,
+                  "TCB Info PCE-ID differs from the PCK certificate's");
+    CS_ENSURE_WHY(c->qe->kind == (is_tdx(q) ? CS_QE_TDX : CS_QE_SGX), CS_E_BINDING, diag,
+                  "QE Identity is for %s, the quote is %s",
+                  c->qe->kind == CS_QE_TDX ? "TD_QE" : "QE", is_tdx(q) ? "TDX" : "SGX");
+    return CS_SUCCESS;
+}
+
+/* TDX module, QE identity and platform levels, merged into one status + advisories. */
+static cs_res evaluate_tcb(const struct custos_dcap_collateral *c, const struct cs_intel_quote *q,
+                           const struct cs_sgx_pck_ext *pck, struct custos_verdict *v,
+                           struct custos_diag *diag)
+{
+    struct tcb_eval ev = { 0 };
+    if (is_tdx(q)) {
+        CS_TRY(tdx_module_check(c->tcb, &q->tdx, &ev.module, diag));
+    }
+    CS_TRY(qe_identity_check(c->qe, &q->qe_report, &ev.qe, diag));
+    CS_TRY(platform_level(c->tcb, pck, q, &ev.platform, diag));
     ev.status = ev.platform->status;
     if (ev.module != NULL) {
         ev.status = converge(ev.status, ev.module->status);
@@ -369,9 +383,29 @@ static cs_res verify_quote(struct custos_dcap_collateral *c, const uint8_t *buf,
     }
     CS_TRY(advisories_add(v->advisory_ids, ev.qe->advisory_ids));
     CS_TRY(claims_time(v->claims, "tcb_date", ev.platform->tcb_date));
-    CS_TRY(cs_json_set_new(v->claims, "tcb_eval_num", json_integer(t->tcb_eval_num)));
+    CS_TRY(cs_json_set_new(v->claims, "tcb_eval_num", json_integer(c->tcb->tcb_eval_num)));
     CS_ENSURE_WHY(ev.status != CS_TCB_REVOKED, CS_E_REVOKED, diag, "the TCB level is Revoked");
     return CS_SUCCESS;
+}
+
+static cs_res verify_quote(struct custos_dcap_collateral *c, const uint8_t *buf, size_t len,
+                           int64_t at, struct custos_verdict *v, struct custos_diag *diag)
+{
+    struct cs_intel_quote q;
+    cs_res r = cs_intel_quote_parse(buf, len, &q);
+    CS_ENSURE_WHY(cs_ok(r), r.code, diag, "quote: %s", custos_code_name(r.code));
+    snprintf(v->platform, sizeof v->platform, "%s", is_tdx(&q) ? "tdx" : "sgx");
+    CS_TRY(claims_quote(v->claims, &q, buf));
+    CS_TRY(custos_dcap_collateral_check(c, at, diag));
+    CS_ENSURE_WHY(c->qe != NULL, CS_E_ARG, diag, "collateral has no QE Identity");
+
+    CS_AUTO(pkey_freep) EVP_PKEY *pck_key = NULL;
+    struct cs_sgx_pck_ext pck;
+    CS_TRY(check_pck(c, &q, at, v, &pck_key, &pck, diag));
+    CS_TRY(check_signatures(&q, pck_key, diag));
+    /* Everything below judges signed content: it runs only once the signatures hold. */
+    CS_TRY(check_fit(c, &q, &pck, diag));
+    return evaluate_tcb(c, &q, &pck, v, diag);
 }
 
 CS_RESULT custos_dcap_verify(struct custos_dcap_collateral *c, const uint8_t *quote,
