@@ -1,0 +1,42 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Builds everything and runs the whole test suite, as CI does:
+#   1. installs the Debian packages (scripts/install-deps.sh),
+#   2. ASan+UBSan build (warnings as errors) and its test run,
+#   3. the unit and vector tests under valgrind,
+#   4. a short libFuzzer run of every fuzz target (clang),
+#   5. the plain build (warnings as errors) and its test run, ending with CTest's summary.
+# Environment: CS_FUZZ_SECONDS (per target, default 15; 0 skips), CS_SKIP_DEPS=1.
+set -eu
+cd "$(dirname "$0")/.."
+[ "${CS_SKIP_DEPS:-0}" = 1 ] || ./scripts/install-deps.sh
+jobs=$(nproc 2>/dev/null || echo 2)
+
+echo "== ASan+UBSan build and tests"
+cmake -S . -B build-asan -DCS_WERROR=ON -DCS_SANITIZE=address,undefined \
+    -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
+
+echo "== plain build"
+cmake -S . -B build -DCS_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+
+echo "== valgrind"
+for t in test_core test_intel_quote test_evidence_cases; do
+    if [ -x "build/tests/$t" ]; then
+        valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+            "build/tests/$t" >/dev/null
+        echo "valgrind: $t clean"
+    fi
+done
+
+secs=${CS_FUZZ_SECONDS:-15}
+if [ "$secs" -gt 0 ] && [ -x scripts/fuzz.sh ]; then
+    echo "== fuzz ($secs s per target)"
+    ./scripts/fuzz.sh "$secs"
+fi
+
+echo "== tests"
+cd build && ctest --output-on-failure -j"$jobs"
