@@ -3,7 +3,7 @@
 # Builds everything and runs the whole test suite, as CI does:
 #   1. installs the Debian packages (scripts/install-deps.sh),
 #   2. ASan+UBSan build (warnings as errors) and its test run,
-#   3. the unit and vector tests under valgrind,
+#   3. lint (layering, banned calls, exported ABI), the unit and vector tests under valgrind,
 #   4. a short libFuzzer run of every fuzz target (clang),
 #   5. the plain build (warnings as errors) and its test run, ending with CTest's summary.
 # Environment: CS_FUZZ_SECONDS (per target, default 15; 0 skips), CS_SKIP_DEPS=1.
@@ -22,6 +22,9 @@ cmake --build build-asan -j"$jobs"
 echo "== plain build"
 cmake -S . -B build -DCS_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
+
+echo "== lint (layers, banned calls, exported symbols)"
+./scripts/lint.sh build/libcustos.so
 
 echo "== valgrind"
 for t in test_core test_intel_quote test_evidence_cases; do

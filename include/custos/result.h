@@ -65,6 +65,9 @@ struct custos_diag {
     char msg[CUSTOS_DIAG_MSG_MAX];
 };
 
+/* The library version, "MAJOR.MINOR.PATCH". */
+const char *custos_version(void);
+
 /* Short stable name of a code ("truncated", "signature", ...). Never NULL. */
 const char *custos_code_name(cs_code code);
 

@@ -5,8 +5,6 @@
  */
 #include "custos/result.h"
 
-const char *custos_version(void) __attribute__((visibility("default")));
-
 const char *custos_version(void)
 {
     return "0.1.0";

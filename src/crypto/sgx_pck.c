@@ -7,6 +7,7 @@
 #include "crypto/sgx_pck.h"
 
 #include <openssl/asn1.h>
+#include <openssl/crypto.h>
 #include <openssl/objects.h>
 #include <string.h>
 
@@ -56,7 +57,7 @@ static cs_res entry_parse(const ASN1_TYPE *t, const ASN1_OBJECT *base, ASN1_SEQU
     const unsigned char *bd = OBJ_get0_data(base);
     const unsigned char *d = OBJ_get0_data(oid->value.object);
     *arc = 0;
-    if (len != base_len + 1 || memcmp(d, bd, base_len) != 0 || d[base_len] >= 0x80) {
+    if (len != base_len + 1 || CRYPTO_memcmp(d, bd, base_len) != 0 || d[base_len] >= 0x80) {
         return CS_SUCCESS; /* not a single-byte child arc: an unknown field, ignored */
     }
     *arc = d[base_len];

@@ -3,7 +3,6 @@
 #include "verify/verdict.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/cs_json.h"
@@ -86,7 +85,7 @@ const char *custos_verdict_tcb_status(const struct custos_verdict *v)
 
 void custos_free(void *p)
 {
-    free(p); /* jansson's json_dumps allocates with malloc */
+    cs_free(p); /* jansson's json_dumps allocates with malloc, as cs_alloc does */
 }
 
 static cs_res dump(const json_t *j, unsigned flags, char **out)
