@@ -63,7 +63,8 @@ CS_RESULT cs_x509_from_der(struct cs_cur der, X509 **out)
     const unsigned char *p = der.p;
     CS_AUTO(cs_x509_freep) X509 *cert = d2i_X509(NULL, &p, (long)der.left);
     CS_OSSL_ENSURE(cert != NULL, CS_E_FORMAT);
-    CS_ENSURE(p == der.p + der.left, CS_E_TRAILING); /* d2i moved p past what it used */
+    CS_OSSL_ENSURE(p == der.p + der.left, CS_E_TRAILING); /* d2i moved p past what it used */
+    cs_ossl_clear(); /* decoding may queue errors it then recovered from (e.g. extensions) */
     *out = CS_MOVE(cert);
     return CS_SUCCESS;
 }
@@ -176,7 +177,8 @@ CS_RESULT cs_x509_crl_parse(struct cs_cur in, X509_CRL **out)
     const unsigned char *p = der.p;
     CS_AUTO(cs_x509_crl_freep) X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)der.left);
     CS_OSSL_ENSURE(crl != NULL, CS_E_FORMAT);
-    CS_ENSURE(p == der.p + der.left, CS_E_TRAILING);
+    CS_OSSL_ENSURE(p == der.p + der.left, CS_E_TRAILING);
+    cs_ossl_clear(); /* decoding may queue errors it then recovered from (e.g. extensions) */
     *out = CS_MOVE(crl);
     return CS_SUCCESS;
 }
