@@ -35,7 +35,7 @@ struct custos_dcap_collateral_src {
     struct custos_bytes qe_identity;       /* PCS body {"enclaveIdentity":..., ...}; optional */
     struct custos_bytes qe_identity_chain; /* TCB Signing cert (+ root); with qe_identity */
     struct custos_bytes pck_crl;           /* CRL of the PCK Platform or Processor CA; optional */
-    struct custos_bytes root_ca_crl;       /* Intel SGX Root CA CRL */
+    struct custos_bytes root_ca_crl;       /* Intel SGX Root CA CRL; optional */
     struct custos_bytes trust_anchor;      /* Intel SGX Root CA: the only trust anchor */
 };
 
@@ -45,8 +45,10 @@ struct custos_dcap_collateral; /* opaque; custos_dcap_collateral_free */
  * Parses the collateral and verifies, independent of time: TCB Info and QE Identity
  * signatures over their exact signed bytes, their issuer chains to the anchor with the
  * Root CA CRL, and the PCK CRL's signature chain. Validity periods are recorded and
- * checked at each verification instant. A collateral set without qe_identity or pck_crl
- * can only check itself (custos_dcap_collateral_check); quotes need both.
+ * checked at each verification instant. A collateral set without qe_identity, pck_crl or
+ * root_ca_crl can only check itself (custos_dcap_collateral_check): quotes need all three
+ * and are otherwise rejected with CS_E_CHAIN. Without root_ca_crl the TCB Signing
+ * certificate is not checked for revocation.
  *
  * The source buffers are copied; they need not outlive the call.
  * Ownership: on CS_OK *out is owned by the caller. diag (may be NULL) says why not.

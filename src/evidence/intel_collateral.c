@@ -148,6 +148,25 @@ static cs_res tcb_level_parse(const json_t *lv, const struct cs_tcb_info *t, str
     return advisories_parse(lv, &l->advisory_ids);
 }
 
+/*
+ * Intel QVL keeps the platform levels in a std::set ordered by TcbLevel::operator>
+ * (SGX components lexicographically, then PCESVN, then for TDX the TDX components) and
+ * takes the first match in that order. The verifier takes the first match in document
+ * order, so the document must be in exactly that order (PCS serves it so): > 0 when a
+ * sorts strictly before b.
+ */
+static int tcb_level_cmp(const struct cs_tcb_level *a, const struct cs_tcb_level *b, bool is_tdx)
+{
+    int c = memcmp(a->sgx_svn, b->sgx_svn, sizeof a->sgx_svn);
+    if (c != 0) {
+        return c;
+    }
+    if (a->pce_svn != b->pce_svn) {
+        return a->pce_svn > b->pce_svn ? 1 : -1;
+    }
+    return is_tdx ? memcmp(a->tdx_svn, b->tdx_svn, sizeof a->tdx_svn) : 0;
+}
+
 static cs_res tdx_module_parse(const json_t *body, struct cs_tcb_info *t)
 {
     json_t *m = NULL;
@@ -223,6 +242,9 @@ static cs_res tcb_info_fill(struct cs_cur doc, struct cs_tcb_info *t)
     CS_ENSURE(json_array_size(levels) > 0, CS_E_FORMAT);
     for (size_t i = 0; i < json_array_size(levels); i++) {
         CS_TRY(tcb_level_parse(json_array_get(levels, i), t, &t->levels[i]));
+        /* strictly descending, as in QVL's set: no other order, no duplicate */
+        CS_ENSURE(i == 0 || tcb_level_cmp(&t->levels[i - 1], &t->levels[i], t->is_tdx) > 0,
+                  CS_E_FORMAT);
     }
     t->n_levels = json_array_size(levels);
     return CS_SUCCESS;

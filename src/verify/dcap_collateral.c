@@ -69,14 +69,15 @@ static cs_res blob_copy(struct custos_bytes in, struct cs_blob *out)
     return CS_SUCCESS;
 }
 
-static void add_window(struct custos_dcap_collateral *c, const char *what, struct cs_window w)
+/* A window that is not recorded is never checked: running out of room is a bug, not a skip. */
+static cs_res add_window(struct custos_dcap_collateral *c, const char *what, struct cs_window w)
 {
-    if (c->n_windows < CS_DCAP_WINDOWS_MAX) {
-        c->windows[c->n_windows++] = (struct cs_named_window){ what, w };
-    }
+    CS_ENSURE(c->n_windows < CS_DCAP_WINDOWS_MAX, CS_E_INTERNAL);
+    c->windows[c->n_windows++] = (struct cs_named_window){ what, w };
     if (w.not_after < c->expiry) {
         c->expiry = w.not_after;
     }
+    return CS_SUCCESS;
 }
 
 /*
@@ -123,8 +124,9 @@ static cs_res load_tcb_info(struct custos_dcap_collateral *c, X509_STORE *store,
     struct cs_window w;
     CS_TRY(signed_doc_verify(c, store, src->tcb_info_chain, c->tcb->signed_body,
                              c->tcb->signature, "TCB Info", &w, diag));
-    add_window(c, "TCB Info issuer chain", w);
-    add_window(c, "TCB Info", (struct cs_window){ c->tcb->issue_date, c->tcb->next_update });
+    CS_TRY(add_window(c, "TCB Info issuer chain", w));
+    struct cs_window doc = { c->tcb->issue_date, c->tcb->next_update };
+    CS_TRY(add_window(c, "TCB Info", doc));
     return CS_SUCCESS;
 }
 
@@ -143,8 +145,9 @@ static cs_res load_qe_identity(struct custos_dcap_collateral *c, X509_STORE *sto
     struct cs_window w;
     CS_TRY(signed_doc_verify(c, store, src->qe_identity_chain, c->qe->signed_body,
                              c->qe->signature, "QE Identity", &w, diag));
-    add_window(c, "QE Identity issuer chain", w);
-    add_window(c, "QE Identity", (struct cs_window){ c->qe->issue_date, c->qe->next_update });
+    CS_TRY(add_window(c, "QE Identity issuer chain", w));
+    struct cs_window doc = { c->qe->issue_date, c->qe->next_update };
+    CS_TRY(add_window(c, "QE Identity", doc));
     return CS_SUCCESS;
 }
 
@@ -159,7 +162,7 @@ static cs_res load_roots(struct custos_dcap_collateral *c,
     c->anchor = sk_X509_shift(anchors);
     struct cs_window w;
     CS_TRY(cs_x509_window(c->anchor, &w));
-    add_window(c, "trust anchor", w);
+    CS_TRY(add_window(c, "trust anchor", w));
 
     if (src->root_ca_crl.p == NULL) {
         return CS_SUCCESS; /* enough to check collateral alone; quotes need both CRLs */
@@ -175,13 +178,13 @@ static cs_res load_roots(struct custos_dcap_collateral *c,
     }
     CS_ENSURE_WHY(rc == 1, CS_E_SIGNATURE, diag, "Root CA CRL signature does not verify");
     CS_TRY(cs_x509_crl_window(c->root_crl, &w));
-    add_window(c, "Root CA CRL", w);
+    CS_TRY(add_window(c, "Root CA CRL", w));
 
     if (src->pck_crl.p != NULL) {
         r = cs_x509_crl_parse(cs_cur_of(src->pck_crl.p, src->pck_crl.len), &c->pck_crl);
         CS_ENSURE_WHY(cs_ok(r), r.code, diag, "PCK CRL: cannot decode");
         CS_TRY(cs_x509_crl_window(c->pck_crl, &w));
-        add_window(c, "PCK CRL", w);
+        CS_TRY(add_window(c, "PCK CRL", w));
         X509_CRL *crls[2] = { c->root_crl, c->pck_crl };
         CS_TRY(cs_x509_store_new(c->anchor, crls, 2, &c->pck_store));
     }

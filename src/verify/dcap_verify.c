@@ -397,7 +397,7 @@ static cs_res verify_quote(struct custos_dcap_collateral *c, const uint8_t *buf,
     snprintf(v->platform, sizeof v->platform, "%s", is_tdx(&q) ? "tdx" : "sgx");
     CS_TRY(claims_quote(v->claims, &q, buf));
     CS_TRY(custos_dcap_collateral_check(c, at, diag));
-    CS_ENSURE_WHY(c->qe != NULL, CS_E_ARG, diag, "collateral has no QE Identity");
+    CS_ENSURE_WHY(c->qe != NULL, CS_E_CHAIN, diag, "collateral has no QE Identity");
 
     CS_AUTO(pkey_freep) EVP_PKEY *pck_key = NULL;
     struct cs_sgx_pck_ext pck;

@@ -8,10 +8,12 @@
  * one specific branch (a revoked leaf, a TCB level with a given status, a window one
  * second too early, a certification data type we do not support...):
  *
- *   "Intel SGX Root CA" (self-signed) ──┬── "Intel SGX PCK Platform CA" (or Processor CA)
- *                                       │       └── "Intel SGX PCK Certificate" + SGX extension
- *                                       ├── "Intel SGX TCB Signing"
- *                                       └── Root CA CRL;  PCK CRL issued by the PCK CA
+ *   "Intel SGX Root CA" (self-signed)
+ *     +-- "Intel SGX PCK Platform CA" (or Processor CA)
+ *     |     +-- "Intel SGX PCK Certificate", with the SGX extension
+ *     |     +-- PCK CRL
+ *     +-- "Intel SGX TCB Signing"
+ *     +-- Root CA CRL
  *   TCB Info v2/v3 (SGX, TDX) and QE Identity v2 (QE, TD_QE), signed by the TCB Signing key
  *   quotes v3 (SGX), v4 (TDX 1.0 or SGX body), v5 (body type 1, 2 or 3)
  *
@@ -46,7 +48,12 @@
 /* 2025-01-01T00:00:00Z: the default verification instant of the unit tests. */
 #define CS_FORGE_AT_DEFAULT INT64_C(1735689600)
 
-/* The keys of the test PKI: generated once (P-256), reused by any number of cases. */
+/*
+ * The keys of the test PKI: generated once (P-256), reused by any number of cases. They
+ * also remember the recent certificates, CRLs and signed documents made with them, so that
+ * cases with equal collateral options get byte-identical collateral (ECDSA signatures
+ * are randomised otherwise). Not for concurrent use.
+ */
 struct cs_forge_keys; /* opaque; heap object: cs_forge_keys_free */
 
 /* Generates every key. Ownership: on CS_OK *out is the caller's. CS_E_CRYPTO/CS_E_NOMEM. */
@@ -105,8 +112,9 @@ struct cs_forge_module_id {
 
 /*
  * Everything a case is made of. cs_forge_opts_init fills a consistent default; every
- * field may then be changed independently (nothing is re-derived at build time except
- * the QE report data, unless has_qe_report_data).
+ * field may then be changed independently: nothing is re-derived at build time except
+ * the QE report data, which is always SHA-256(attestation key || QE auth data) || 0^32
+ * (then XORed with qe_report_data_xor).
  */
 struct cs_forge_opts {
     int64_t at; /* inside every default window; goes to case.json */
@@ -153,18 +161,18 @@ struct cs_forge_opts {
     enum cs_forge_key qe_identity_key;
 
     /* ---- quote ---- */
-    uint16_t version;          /* 3, 4 or 5 */
-    enum cs_intel_body body;   /* v3: SGX; v4: SGX or TDX10; v5: any (the v5 body type) */
-    uint8_t qe_vendor_id[16];  /* Intel's by default */
-    uint8_t user_data[20];     /* header user data (v3: QE ID in the first 16 bytes) */
-    struct cs_tdx_report tdx;  /* TDX bodies; tee_tcb_svn2/mr_servicetd for type 3 only */
-    struct cs_sgx_report sgx;  /* SGX bodies */
-    struct cs_sgx_report qe_report;
-    bool has_qe_report_data;   /* use qe_report.report_data as is (else SHA-256 binding) */
+    uint16_t version;               /* 3, 4 or 5 */
+    enum cs_intel_body body;        /* v3: SGX; v4: SGX or TDX10; v5: any (the v5 body type) */
+    uint8_t qe_vendor_id[16];       /* Intel's by default */
+    uint8_t user_data[20];          /* header user data (v3: QE ID in the first 16 bytes) */
+    struct cs_tdx_report tdx;       /* TDX bodies; tee_tcb_svn2/mr_servicetd for type 3 only */
+    struct cs_sgx_report sgx;       /* SGX bodies */
+    struct cs_sgx_report qe_report; /* report_data is computed: SHA-256 binding, then xor */
+    uint8_t qe_report_data_xor[64]; /* flipped into the computed report data (binding tests) */
     size_t qe_auth_len;
     uint8_t qe_auth[CS_FORGE_QE_AUTH_MAX];
-    uint16_t cert_type_outer;  /* v4/v5: 6 = QE report certification data */
-    uint16_t cert_type_inner;  /* 5 = PCK chain (v3: the only certification data) */
+    uint16_t cert_type_outer;        /* v4/v5: 6 = QE report certification data */
+    uint16_t cert_type_inner;        /* 5 = PCK chain (v3: the only certification data) */
     enum cs_forge_key quote_key;     /* DEFAULT: the attestation key in the quote */
     enum cs_forge_key qe_report_key; /* DEFAULT: the PCK leaf key */
     size_t trailing_len;             /* bytes appended after the quote */
@@ -187,8 +195,8 @@ struct cs_forge_case {
     struct cs_blob tcb_info_chain; /* PEM: TCB Signing, Root CA */
     struct cs_blob qe_identity;
     struct cs_blob qe_identity_chain;
-    struct cs_blob pck_crl;     /* DER */
-    struct cs_blob root_ca_crl; /* DER */
+    struct cs_blob pck_crl;      /* DER */
+    struct cs_blob root_ca_crl;  /* DER */
     struct cs_blob trust_anchor; /* PEM: the (real) Root CA */
     struct cs_blob pck_chain;    /* PEM carried in the quote: leaf, CA, root */
     int64_t at;
@@ -211,8 +219,8 @@ struct custos_dcap_collateral_src cs_forge_case_src(const struct cs_forge_case *
  * Writes the case directory (the layout of testdata/evidence/T01): quote.bin,
  * tcb_info.json, tcb_info_issuer_chain.pem, qe_identity.json,
  * qe_identity_issuer_chain.pem, pck_crl.der, root_ca_crl.der, trust_anchor.pem and
- * case.json {"platform","at","expect"}. Creates dir (and its parents) if missing;
- * overwrites those files. CS_E_IO on any failure.
+ * case.json {"platform": "tdx"|"sgx", "at": RFC 3339}. Creates dir (and its parents)
+ * if missing; overwrites those files. CS_E_IO on any failure.
  */
 CS_RESULT cs_forge_case_write_dir(const struct cs_forge_case *c, const char *dir);
 
