@@ -18,6 +18,7 @@
 
 #include "core/cs_file.h"
 #include "core/cs_json.h"
+#include "core/cs_mem.h"
 #include "custos/dcap.h"
 #include "fuzz_target.h"
 
