@@ -67,7 +67,7 @@ static const char *const collateral_files[N_FILES][2] = {
 /* The case, every file read once before any measurement. owns: the blobs */
 struct bench_case {
     struct cs_blob quote;
-    struct cs_blob files[N_FILES]; /* in the order of collateral_files */
+    struct cs_blob files[N_FILES];         /* in the order of collateral_files */
     struct custos_dcap_collateral_src src; /* borrows: files */
     int64_t at;
 };
@@ -332,9 +332,8 @@ static cs_res op_floor(void *arg)
     BENCH_ENSURE(memcmp(h, q->qe_report.report_data, 32) == 0, CS_E_BINDING,
                  "floor: QE report data");
     CS_TRY(sha256_2(f, q->signed_span, none, h));
-    BENCH_ENSURE(EVP_PKEY_verify(f->att_verify, f->quote_sig, (size_t)f->quote_sig_len, h, 32) ==
-                     1,
-                 CS_E_SIGNATURE, "floor: quote signature");
+    int rc = EVP_PKEY_verify(f->att_verify, f->quote_sig, (size_t)f->quote_sig_len, h, 32);
+    BENCH_ENSURE(rc == 1, CS_E_SIGNATURE, "floor: quote signature");
     return CS_SUCCESS;
 }
 
@@ -434,8 +433,8 @@ int main(int argc, char **argv)
     if (cs_ok(r)) {
         char at[CS_TIME_TEXT_LEN];
         cs_time_text(bc.at, at);
-        printf("bench_dcap: %s: %zu-byte quote at %s; best of %d x %g s, 1 thread, CPU %d\n",
-               dir, bc.quote.len, at, ROUNDS, seconds, sched_getcpu());
+        printf("bench_dcap: %s: %zu-byte quote at %s; best of %d x %g s, 1 thread, CPU %d\n", dir,
+               bc.quote.len, at, ROUNDS, seconds, sched_getcpu());
         r = run(&bc, seconds);
     }
     case_clear(&bc);

@@ -9,6 +9,8 @@
 
 #include "crypto/cs_ossl.h"
 
+#define CS_ECDSA_DER_MAX (3 + 2 * (2 + 1 + 66))
+
 void cs_ossl_clear(void)
 {
     ERR_clear_error();
@@ -30,21 +32,6 @@ static void pkey_ctx_freep(EVP_PKEY_CTX **p)
     EVP_PKEY_CTX_free(*p);
 }
 
-static void ecdsa_sig_freep(ECDSA_SIG **p)
-{
-    ECDSA_SIG_free(*p);
-}
-
-static void bn_freep(BIGNUM **p)
-{
-    BN_free(*p);
-}
-
-static void der_freep(unsigned char **p)
-{
-    OPENSSL_free(*p);
-}
-
 CS_RESULT cs_sha256(struct cs_cur in, uint8_t out[CS_SHA256_LEN])
 {
     return cs_sha256_2(in, cs_cur_of(NULL, 0), out);
@@ -63,47 +50,69 @@ CS_RESULT cs_sha256_2(struct cs_cur a, struct cs_cur b, uint8_t out[CS_SHA256_LE
     return CS_SUCCESS;
 }
 
-CS_RESULT cs_ecdsa_p256_key_from_xy(const uint8_t xy[64], EVP_PKEY **out)
+CS_RESULT cs_ecdsa_p256_params_new(EVP_PKEY **out)
 {
-    CS_ENSURE(xy != NULL && out != NULL, CS_E_ARG);
+    CS_ENSURE(out != NULL, CS_E_ARG);
+    *out = NULL;
+    CS_AUTO(pkey_ctx_freep) EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    CS_OSSL_ENSURE(ctx != NULL, CS_E_NOMEM);
+    CS_OSSL_ENSURE(EVP_PKEY_paramgen_init(ctx) == 1, CS_E_CRYPTO);
+    CS_OSSL_ENSURE(EVP_PKEY_CTX_set_group_name(ctx, "P-256") == 1, CS_E_CRYPTO);
+    CS_OSSL_ENSURE(EVP_PKEY_paramgen(ctx, out) == 1, CS_E_CRYPTO);
+    return CS_SUCCESS;
+}
+
+CS_RESULT cs_ecdsa_p256_key_from_xy(EVP_PKEY *params, const uint8_t xy[64], EVP_PKEY **out)
+{
+    CS_ENSURE(params != NULL && xy != NULL && out != NULL, CS_E_ARG);
     *out = NULL;
     uint8_t point[65];
     point[0] = 0x04; /* SEC 1 uncompressed point */
     for (size_t i = 0; i < 64; i++) {
         point[i + 1] = xy[i];
     }
-    char group[] = "prime256v1";
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point),
-        OSSL_PARAM_construct_end(),
-    };
-    CS_AUTO(pkey_ctx_freep) EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    CS_OSSL_ENSURE(ctx != NULL, CS_E_NOMEM);
-    CS_OSSL_ENSURE(EVP_PKEY_fromdata_init(ctx) == 1, CS_E_CRYPTO);
-    CS_AUTO(cs_evp_pkey_freep) EVP_PKEY *key = NULL;
-    /* fromdata decodes the point and rejects one that is not on the curve */
-    CS_OSSL_ENSURE(EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) == 1, CS_E_FORMAT);
+    /* a copy of the parameters (only read, so one template serves every thread) */
+    CS_AUTO(cs_evp_pkey_freep) EVP_PKEY *key = EVP_PKEY_dup(params);
+    CS_OSSL_ENSURE(key != NULL, CS_E_NOMEM);
+    /* decodes the point and rejects one that is not on the curve */
+    CS_OSSL_ENSURE(EVP_PKEY_set1_encoded_public_key(key, point, sizeof point) == 1, CS_E_FORMAT);
     *out = CS_MOVE(key);
     return CS_SUCCESS;
 }
 
-/* DER-encodes (r, s) for EVP_DigestVerify. */
-static cs_res rs_to_der(const uint8_t *sig, size_t sig_len, unsigned char **der, int *der_len)
+/* Appends a DER INTEGER holding the unsigned big-endian number be[0..n). */
+static size_t der_uint(const uint8_t *be, size_t n, uint8_t *out)
 {
-    CS_ENSURE(sig_len > 0 && sig_len % 2 == 0 && sig_len <= 264, CS_E_ARG);
+    size_t skip = 0;
+    while (skip + 1 < n && be[skip] == 0) {
+        skip++; /* minimal encoding: no leading zero octets ... */
+    }
+    size_t pad = (be[skip] & 0x80) != 0; /* ... except one that keeps the number positive */
+    size_t len = n - skip + pad;
+    out[0] = 0x02;
+    out[1] = (uint8_t)len;
+    out[2] = 0x00;
+    memcpy(out + 2 + pad, be + skip, n - skip);
+    return 2 + len;
+}
+
+/* DER-encodes (r, s) for EVP_PKEY_verify: SEQUENCE { INTEGER r, INTEGER s } (RFC 3279). */
+static cs_res rs_to_der(const uint8_t *sig, size_t sig_len, uint8_t der[CS_ECDSA_DER_MAX],
+                        size_t *der_len)
+{
+    CS_ENSURE(sig_len > 0 && sig_len % 2 == 0 && sig_len <= 2 * 66, CS_E_ARG);
     size_t half = sig_len / 2;
-    CS_AUTO(bn_freep) BIGNUM *r = BN_bin2bn(sig, (int)half, NULL);
-    CS_AUTO(bn_freep) BIGNUM *s = BN_bin2bn(sig + half, (int)half, NULL);
-    CS_OSSL_ENSURE(r != NULL && s != NULL, CS_E_NOMEM);
-    CS_AUTO(ecdsa_sig_freep) ECDSA_SIG *es = ECDSA_SIG_new();
-    CS_OSSL_ENSURE(es != NULL, CS_E_NOMEM);
-    CS_OSSL_ENSURE(ECDSA_SIG_set0(es, r, s) == 1, CS_E_CRYPTO);
-    r = NULL; /* owned by es now */
-    s = NULL;
-    *der = NULL;
-    *der_len = i2d_ECDSA_SIG(es, der);
-    CS_OSSL_ENSURE(*der_len > 0, CS_E_CRYPTO);
+    uint8_t body[2 * (2 + 1 + 66)];
+    size_t n = der_uint(sig, half, body);
+    n += der_uint(sig + half, half, body + n);
+    size_t hdr = 0;
+    der[hdr++] = 0x30;
+    if (n >= 0x80) {
+        der[hdr++] = 0x81; /* P-521: up to 138 bytes of content */
+    }
+    der[hdr++] = (uint8_t)n;
+    memcpy(der + hdr, body, n);
+    *der_len = hdr + n;
     return CS_SUCCESS;
 }
 
@@ -112,13 +121,19 @@ CS_RESULT cs_ecdsa_verify_rs(EVP_PKEY *key, const EVP_MD *md, const uint8_t *sig
 {
     CS_ENSURE(key != NULL && md != NULL && sig != NULL, CS_E_ARG);
     CS_ENSURE(EVP_PKEY_is_a(key, "EC"), CS_E_SIGNATURE); /* wrong key type: cannot verify */
-    CS_AUTO(der_freep) unsigned char *der = NULL;
-    int der_len = 0;
-    CS_TRY(rs_to_der(sig, sig_len, &der, &der_len));
-    CS_AUTO(md_ctx_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    uint8_t der[CS_ECDSA_DER_MAX];
+    size_t der_len = 0;
+    CS_TRY(rs_to_der(sig, sig_len, der, &der_len));
+    /* hash, then verify the digest: EVP_DigestVerifyInit would fetch the digest and the
+     * signature algorithm again on every call */
+    uint8_t digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    CS_OSSL_ENSURE(EVP_Digest(data.p, data.left, digest, &digest_len, md, NULL) == 1,
+                   CS_E_CRYPTO);
+    CS_AUTO(pkey_ctx_freep) EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
     CS_OSSL_ENSURE(ctx != NULL, CS_E_NOMEM);
-    CS_OSSL_ENSURE(EVP_DigestVerifyInit(ctx, NULL, md, NULL, key) == 1, CS_E_CRYPTO);
-    int rc = EVP_DigestVerify(ctx, der, (size_t)der_len, data.p, data.left);
+    CS_OSSL_ENSURE(EVP_PKEY_verify_init(ctx) == 1, CS_E_CRYPTO);
+    int rc = EVP_PKEY_verify(ctx, der, der_len, digest, digest_len);
     switch (rc) {
     case 1:
         return CS_SUCCESS;

@@ -20,10 +20,18 @@ CS_RESULT cs_sha256(struct cs_cur in, uint8_t out[CS_SHA256_LEN]);
 CS_RESULT cs_sha256_2(struct cs_cur a, struct cs_cur b, uint8_t out[CS_SHA256_LEN]);
 
 /*
- * Imports an uncompressed P-256 public point given as X || Y (64 bytes, big-endian).
+ * The P-256 domain parameters as a key without a point: a template made once (the DCAP
+ * collateral holds one) that cs_ecdsa_p256_key_from_xy copies, since building the curve
+ * group costs several times more than copying it. On CS_OK *out is owned by the caller.
+ */
+CS_RESULT cs_ecdsa_p256_params_new(EVP_PKEY **out);
+
+/*
+ * Imports an uncompressed P-256 public point given as X || Y (64 bytes, big-endian) into
+ * a copy of params (from cs_ecdsa_p256_params_new; only read, so threads may share it).
  * CS_E_FORMAT when the point is not on the curve. On CS_OK *out is owned by the caller.
  */
-CS_RESULT cs_ecdsa_p256_key_from_xy(const uint8_t xy[64], EVP_PKEY **out);
+CS_RESULT cs_ecdsa_p256_key_from_xy(EVP_PKEY *params, const uint8_t xy[64], EVP_PKEY **out);
 
 /*
  * Verifies an ECDSA signature given as r || s (each half sig_len/2 bytes, big-endian)

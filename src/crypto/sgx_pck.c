@@ -35,6 +35,7 @@ static cs_res seq_parse(const unsigned char *der, long len, ASN1_SEQUENCE_ANY **
     CS_OSSL_ENSURE(seq != NULL, CS_E_FORMAT);
     if (p != der + len) {
         sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+        cs_ossl_clear();
         CS_FAIL(CS_E_FORMAT);
     }
     *out = seq;

@@ -29,6 +29,8 @@ void custos_dcap_collateral_free(struct custos_dcap_collateral *c)
         EVP_PKEY_free(c->memo[i].key);
     }
     pthread_mutex_destroy(&c->memo_lock);
+    EVP_PKEY_free(c->p256);
+    EVP_MD_free(c->sha256);
     X509_STORE_free(c->pck_store);
     X509_CRL_free(c->pck_crl);
     X509_CRL_free(c->root_crl);
@@ -205,6 +207,9 @@ CS_RESULT custos_dcap_collateral_new(const struct custos_dcap_collateral_src *sr
         CS_FAIL(CS_E_NOMEM);
     }
     c->expiry = INT64_MAX;
+    CS_TRY(cs_ecdsa_p256_params_new(&c->p256));
+    c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    CS_OSSL_ENSURE(c->sha256 != NULL, CS_E_CRYPTO);
     CS_TRY(load_roots(c, src, diag));
     CS_AUTO(store_freep) X509_STORE *tcb_store = NULL;
     CS_TRY(cs_x509_store_new(c->anchor, &c->root_crl, c->root_crl != NULL ? 1 : 0, &tcb_store));

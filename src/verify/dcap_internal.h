@@ -43,6 +43,9 @@ struct custos_dcap_collateral {
     struct cs_named_window windows[CS_DCAP_WINDOWS_MAX];
     int64_t expiry; /* earliest not_after among the windows */
 
+    EVP_PKEY *p256;  /* P-256 parameters that attestation keys are imported into */
+    EVP_MD *sha256;  /* fetched once: an implicit fetch per signature takes locks */
+
     pthread_mutex_t memo_lock;
     size_t memo_next; /* round-robin replacement */
     struct cs_pck_memo memo[CS_PCK_MEMO_MAX];

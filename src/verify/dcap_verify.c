@@ -316,10 +316,11 @@ static cs_res check_pck(struct custos_dcap_collateral *c, const struct cs_intel_
  * The evidence signatures: QE report by the PCK, the attestation key bound into the QE
  * report, and the quote by the attestation key over the exact signed span.
  */
-static cs_res check_signatures(const struct cs_intel_quote *q, EVP_PKEY *pck_key,
+static cs_res check_signatures(const struct custos_dcap_collateral *c,
+                               const struct cs_intel_quote *q, EVP_PKEY *pck_key,
                                struct custos_diag *diag)
 {
-    cs_res r = cs_ecdsa_verify_rs(pck_key, EVP_sha256(), q->qe_report_sig,
+    cs_res r = cs_ecdsa_verify_rs(pck_key, c->sha256, q->qe_report_sig,
                                   sizeof q->qe_report_sig, q->qe_report_raw);
     CS_ENSURE_WHY(cs_ok(r), r.code, diag, "QE report signature does not verify with the PCK key");
     uint8_t hash[32];
@@ -333,9 +334,9 @@ static cs_res check_signatures(const struct cs_intel_quote *q, EVP_PKEY *pck_key
     CS_ENSURE_WHY(tail == 0, CS_E_BINDING, diag, "QE report data bytes 32..63 are not zero");
 
     CS_AUTO(pkey_freep) EVP_PKEY *att_key = NULL;
-    r = cs_ecdsa_p256_key_from_xy(q->att_key, &att_key);
+    r = cs_ecdsa_p256_key_from_xy(c->p256, q->att_key, &att_key);
     CS_ENSURE_WHY(cs_ok(r), CS_E_SIGNATURE, diag, "attestation key is not a P-256 point");
-    r = cs_ecdsa_verify_rs(att_key, EVP_sha256(), q->quote_sig, sizeof q->quote_sig,
+    r = cs_ecdsa_verify_rs(att_key, c->sha256, q->quote_sig, sizeof q->quote_sig,
                            q->signed_span);
     CS_ENSURE_WHY(cs_ok(r), r.code, diag, "quote signature does not verify");
     return CS_SUCCESS;
@@ -402,7 +403,7 @@ static cs_res verify_quote(struct custos_dcap_collateral *c, const uint8_t *buf,
     CS_AUTO(pkey_freep) EVP_PKEY *pck_key = NULL;
     struct cs_sgx_pck_ext pck;
     CS_TRY(check_pck(c, &q, at, v, &pck_key, &pck, diag));
-    CS_TRY(check_signatures(&q, pck_key, diag));
+    CS_TRY(check_signatures(c, &q, pck_key, diag));
     /* Everything below judges signed content: it runs only once the signatures hold. */
     CS_TRY(check_fit(c, &q, &pck, diag));
     return evaluate_tcb(c, &q, &pck, v, diag);
