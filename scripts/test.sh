@@ -3,7 +3,7 @@
 # Builds everything and runs the whole test suite, as CI does:
 #   1. installs the Debian packages (scripts/install-deps.sh),
 #   2. ASan+UBSan build (warnings as errors) and its test run,
-#   3. lint (layering, banned calls, exported ABI), the unit and vector tests under valgrind,
+#   3. lint (layering, banned calls, exported ABI), the unit, vector and PKI tests under valgrind,
 #   4. a short libFuzzer run of every fuzz target (clang),
 #   5. the plain build (warnings as errors) and its test run, ending with CTest's summary.
 # Environment: CS_FUZZ_SECONDS (per target, default 15; 0 skips), CS_SKIP_DEPS=1.
@@ -27,10 +27,12 @@ echo "== lint (layers, banned calls, exported symbols)"
 ./scripts/lint.sh build/libcustos.so
 
 echo "== valgrind"
-for t in test_core test_intel_quote test_evidence_cases; do
-    if [ -x "build/tests/$t" ]; then
+for t in test_core test_intel_quote test_evidence_cases test_tlog_vectors test_tlog_notes \
+    test_dcap_damage test_dcap_pki; do
+    bin=$(find build/tests -name "$t" -type f -perm -u+x | head -n 1)
+    if [ -n "$bin" ]; then
         valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
-            "build/tests/$t" >/dev/null
+            "$bin" >/dev/null
         echo "valgrind: $t clean"
     fi
 done
