@@ -26,7 +26,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build-fuzz"
 shared="${CS_SHARED_DIR:-$root/../shared}"
 evidence="$shared/testdata/evidence"
-targets="${FUZZ_TARGETS:-intel_quote tcb_info qe_identity x509 dcap_verify}"
+targets="${FUZZ_TARGETS:-intel_quote tcb_info qe_identity x509 dcap_verify note merkle_proof}"
 
 CC="${CC:-clang}" cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCS_FUZZ=ON -DCS_SANITIZE=address,undefined -DCS_SHARED_DIR="$shared" >/dev/null
@@ -56,6 +56,8 @@ max_len() {
     tcb_info) echo 16384 ;;
     qe_identity) echo 4096 ;;
     x509) echo 8192 ;;
+    note) echo 16384 ;;
+    merkle_proof) echo 2200 ;;
     *) echo 4096 ;;
     esac
 }
