@@ -26,10 +26,11 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build-fuzz"
 shared="${CS_SHARED_DIR:-$root/../shared}"
 evidence="$shared/testdata/evidence"
-targets="${FUZZ_TARGETS:-intel_quote tcb_info qe_identity x509 dcap_verify note merkle_proof}"
-
 CC="${CC:-clang}" cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCS_FUZZ=ON -DCS_SANITIZE=address,undefined -DCS_SHARED_DIR="$shared" >/dev/null
+# every target of tests/fuzz (fuzz_<name>.c), unless FUZZ_TARGETS names some
+all_targets=$(cd "$root/tests/fuzz" && ls fuzz_*.c | sed 's/^fuzz_//; s/\.c$//' | tr '\n' ' ')
+targets="${FUZZ_TARGETS:-$all_targets}"
 bins=""
 for t in $targets; do
     bins="$bins fuzz_$t"
@@ -37,9 +38,17 @@ done
 # shellcheck disable=SC2086
 cmake --build "$build" -j"$(nproc)" --target $bins
 
-# Real inputs seeding target $1, as in tests/fuzz/CMakeLists.txt (none without ../shared).
+# Real inputs seeding target $1, as in tests/fuzz/CMakeLists.txt (none without ../shared);
+# a platform may list its patterns in tests/fuzz/seeds-<target>.txt (one glob per line).
 shared_seeds() {
     [ -d "$evidence" ] || return 0
+    if [ -f "$root/tests/fuzz/seeds-$1.txt" ]; then
+        while read -r pat; do
+            # shellcheck disable=SC2086
+            [ -n "$pat" ] && ls $evidence/$pat
+        done <"$root/tests/fuzz/seeds-$1.txt" 2>/dev/null || true
+        return 0
+    fi
     case "$1" in
     intel_quote | dcap_verify) ls "$evidence"/*/quote.bin ;;
     tcb_info) ls "$evidence"/*/tcb_info.json ;;
@@ -58,7 +67,7 @@ max_len() {
     x509) echo 8192 ;;
     note) echo 16384 ;;
     merkle_proof) echo 2200 ;;
-    *) echo 4096 ;;
+    *) echo 16384 ;;
     esac
 }
 

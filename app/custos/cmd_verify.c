@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * custos verify --evidence FILE --collateral DIR [--platform tdx|sgx] [--at RFC3339] [--json]
+ * custos verify --evidence FILE --collateral DIR [--platform P] [--at RFC3339] [--nonce HEX]
+ *               [--json]
  *
- * Without --evidence, checks the collateral alone at the instant.
+ * Reads the evidence, finds its platform (given, or detected when unambiguous), and hands
+ * it to that platform's verifier; also the shared printing of verdicts. Without
+ * --evidence, checks Intel collateral alone at the instant.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -13,49 +16,117 @@
 #include "cli.h"
 #include "core/cs_file.h"
 #include "core/cs_time.h"
-#include "custos/dcap.h"
 
 #define EVIDENCE_MAX (1024u * 1024u)
 
 static void usage(FILE *f)
 {
-    fputs("usage: custos verify --evidence FILE --collateral DIR [--platform tdx|sgx]\n"
-          "                     [--at RFC3339] [--json]\n"
+    fputs("usage: custos verify --evidence FILE --collateral DIR [--platform P]\n"
+          "                     [--at RFC3339] [--nonce HEX] [--json]\n"
           "\n"
-          "  --evidence FILE   quote bytes (omit to check the collateral alone)\n"
-          "  --collateral DIR  tcb_info.json, qe_identity.json, *_issuer_chain.pem,\n"
-          "                    pck_crl.der, root_ca_crl.der, trust_anchor.pem\n"
-          "  --platform P      expect this platform (tdx or sgx); default: from the quote\n"
+          "  --evidence FILE   the evidence (omit to check Intel collateral alone)\n"
+          "  --collateral DIR  what the evidence is checked against (docs/formats.md)\n"
+          "  --platform P      tdx, sgx"
+#ifdef CS_HAVE_SNP
+          ", snp"
+#endif
+#ifdef CS_HAVE_NITRO
+          ", nitro"
+#endif
+#ifdef CS_HAVE_TPM
+          ", tpm"
+#endif
+          "; default: detected from the evidence\n"
           "  --at T            verification instant (RFC 3339); default: now\n"
+          "  --nonce HEX       expected nonce (TPM extraData), when the platform has one\n"
           "  --json            print one JSON object instead of a summary\n"
           "\n"
           "exit status: 0 verified, 1 rejected, 2 usage or I/O error\n",
           f);
 }
 
-struct opts {
-    const char *evidence;
-    const char *collateral;
-    const char *platform;
-    int64_t at;
-    bool is_json;
+struct platform {
+    const char *name;
+    int (*verify)(const struct verify_opts *o);
 };
 
-static int parse_opts(int argc, char **argv, struct opts *o)
+static const struct platform platforms[] = {
+    { "tdx", verify_dcap },
+    { "sgx", verify_dcap },
+#ifdef CS_HAVE_SNP
+    { "snp", verify_snp },
+#endif
+#ifdef CS_HAVE_NITRO
+    { "nitro", verify_nitro },
+#endif
+#ifdef CS_HAVE_TPM
+    { "tpm", verify_tpm },
+#endif
+};
+
+static const struct platform *platform_named(const char *name)
+{
+    for (size_t i = 0; i < sizeof platforms / sizeof platforms[0]; i++) {
+        if (strcmp(platforms[i].name, name) == 0) {
+            return &platforms[i];
+        }
+    }
+    return NULL;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/*
+ * The platform the evidence's first bytes announce, or NULL when they are ambiguous:
+ * Intel quote (u16 version 3..5, u16 key type 2), SEV-SNP report (1184 bytes, version
+ * 2, 3 or 5), Nitro COSE_Sign1 (CBOR array of 4, tagged or not), TPMS_ATTEST (magic
+ * "\xffTCG"), or the JSON evidence of the KBS protocol for SNP.
+ */
+static const char *detect(const uint8_t *p, size_t len)
+{
+    const char *found = NULL;
+    int n = 0;
+    if (len >= 48 && p[0] >= 3 && p[0] <= 5 && p[1] == 0 && p[2] == 2 && p[3] == 0) {
+        found = le32(p + 4) == 0x81 ? "tdx" : "sgx";
+        n++;
+    }
+    if (len == 1184 && (le32(p) == 2 || le32(p) == 3 || le32(p) == 5)) {
+        found = "snp";
+        n++;
+    }
+    if (len >= 1 && (p[0] == 0x84 || p[0] == 0xd2)) {
+        found = "nitro";
+        n++;
+    }
+    if (len >= 4 && p[0] == 0xff && p[1] == 'T' && p[2] == 'C' && p[3] == 'G') {
+        found = "tpm";
+        n++;
+    }
+    if (len >= 1 && p[0] == '{') {
+        found = "snp";
+        n++;
+    }
+    return n == 1 ? found : NULL;
+}
+
+static int parse_opts(int argc, char **argv, struct verify_opts *o)
 {
     static const struct option longs[] = {
         { "evidence", required_argument, NULL, 'e' }, { "collateral", required_argument, NULL, 'c' },
         { "platform", required_argument, NULL, 'p' }, { "at", required_argument, NULL, 't' },
-        { "json", no_argument, NULL, 'j' },           { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        { "nonce", required_argument, NULL, 'n' },    { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
     };
-    *o = (struct opts){ .at = cs_time_now() };
+    *o = (struct verify_opts){ .at = cs_time_now() };
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (ch) {
         case 'e':
-            o->evidence = optarg;
+            o->evidence_path = optarg;
             break;
         case 'c':
             o->collateral = optarg;
@@ -68,6 +139,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 fprintf(stderr, "custos verify: --at: not an RFC 3339 timestamp\n");
                 return CLI_USAGE;
             }
+            break;
+        case 'n':
+            o->nonce_hex = optarg;
             break;
         case 'j':
             o->is_json = true;
@@ -84,15 +158,52 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         usage(stderr);
         return CLI_USAGE;
     }
-    if (o->platform != NULL && strcmp(o->platform, "tdx") != 0 && strcmp(o->platform, "sgx") != 0) {
-        fprintf(stderr, "custos verify: --platform must be tdx or sgx\n");
+    if (o->platform != NULL && platform_named(o->platform) == NULL) {
+        fprintf(stderr, "custos verify: unknown platform '%.32s'\n", o->platform);
         return CLI_USAGE;
     }
     return CLI_OK;
 }
 
-/* Prints a failure that happened before any evidence was examined. */
-static int report_diag(const struct opts *o, const struct custos_diag *d, cs_code code)
+int cmd_verify(int argc, char **argv)
+{
+    struct verify_opts o;
+    int rc = parse_opts(argc, argv, &o);
+    if (rc != CLI_OK) {
+        return rc < 0 ? CLI_OK : rc;
+    }
+    if (o.evidence_path == NULL) {
+        if (o.platform != NULL && strcmp(o.platform, "tdx") != 0 && strcmp(o.platform, "sgx") != 0) {
+            fprintf(stderr, "custos verify: --evidence is required for %s\n", o.platform);
+            return CLI_USAGE;
+        }
+        return verify_dcap(&o); /* Intel collateral alone */
+    }
+    struct cs_blob ev = { 0 };
+    cs_res r = cs_file_read(o.evidence_path, EVIDENCE_MAX, &ev);
+    if (!cs_ok(r)) {
+        fprintf(stderr, "custos verify: cannot read %s: %s\n", o.evidence_path,
+                custos_code_name(r.code));
+        return CLI_USAGE;
+    }
+    o.evidence = ev.p;
+    o.evidence_len = ev.len;
+    if (o.platform == NULL) {
+        o.platform = detect(ev.p, ev.len);
+    }
+    const struct platform *pf = o.platform != NULL ? platform_named(o.platform) : NULL;
+    if (pf == NULL) {
+        fprintf(stderr, "custos verify: cannot tell the platform of %s; use --platform\n",
+                o.evidence_path);
+        cs_blob_clear(&ev);
+        return CLI_USAGE;
+    }
+    rc = pf->verify(&o);
+    cs_blob_clear(&ev);
+    return rc;
+}
+
+int cli_report_diag(const struct verify_opts *o, const struct custos_diag *d, cs_code code)
 {
     const char *msg = d->msg[0] != '\0' ? d->msg : custos_code_name(code);
     if (code == CS_E_IO || code == CS_E_ARG || code == CS_E_NOMEM) {
@@ -115,17 +226,18 @@ static int report_diag(const struct opts *o, const struct custos_diag *d, cs_cod
     return CLI_REJECTED;
 }
 
-static void print_hex_claim(const json_t *claims, const char *key)
+static void print_claim(const json_t *claims, const char *key)
 {
-    const char *s = json_string_value(json_object_get(claims, key));
-    if (s != NULL) {
-        printf("  %-16s %s\n", key, s);
+    const json_t *v = json_object_get(claims, key);
+    if (json_is_string(v)) {
+        printf("  %-17s %s\n", key, json_string_value(v));
+    } else if (json_is_integer(v)) {
+        printf("  %-17s %lld\n", key, (long long)json_integer_value(v));
     }
 }
 
 static void print_summary(const struct custos_verdict *v)
 {
-    bool is_ok = custos_verdict_is_verified(v);
     char *text = NULL;
     if (!cs_ok(custos_verdict_to_json(v, 0, &text))) {
         return;
@@ -136,7 +248,7 @@ static void print_summary(const struct custos_verdict *v)
         return;
     }
     const json_t *claims = json_object_get(j, "claims");
-    if (is_ok) {
+    if (custos_verdict_is_verified(v)) {
         printf("VERIFIED %s\n", custos_verdict_platform(v));
     } else {
         printf("REJECTED (%s): %s\n", custos_code_class(custos_verdict_code(v)),
@@ -144,11 +256,11 @@ static void print_summary(const struct custos_verdict *v)
     }
     const char *status = custos_verdict_tcb_status(v);
     if (status != NULL) {
-        printf("  %-16s %s\n", "tcb_status", status);
+        printf("  %-17s %s\n", "tcb_status", status);
         const json_t *adv = json_object_get(j, "advisory_ids");
         size_t i;
         const json_t *id;
-        printf("  %-16s", "advisory_ids");
+        printf("  %-17s", "advisory_ids");
         json_array_foreach(adv, i, id)
         {
             printf(" %s", json_string_value(id));
@@ -157,66 +269,21 @@ static void print_summary(const struct custos_verdict *v)
     }
     const json_t *dbg = json_object_get(claims, "debug");
     if (dbg != NULL) {
-        printf("  %-16s %s\n", "debug", json_is_true(dbg) ? "true" : "false");
+        printf("  %-17s %s\n", "debug", json_is_true(dbg) ? "true" : "false");
     }
-    static const char *keys[] = { "mr_td",   "rtmr0",       "rtmr1",       "rtmr2",
-                                  "rtmr3",   "mr_enclave",  "mr_signer",   "report_data",
-                                  "fmspc",   "collateral_expiry", "evidence_sha256" };
+    static const char *keys[] = { "mr_td",         "rtmr0",       "rtmr1",     "rtmr2",
+                                  "rtmr3",         "mr_enclave",  "mr_signer", "measurement",
+                                  "module_id",     "report_data", "nonce",     "fmspc",
+                                  "collateral_expiry", "evidence_sha256" };
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-        print_hex_claim(claims, keys[k]);
+        print_claim(claims, keys[k]);
     }
     json_decref(j);
 }
 
-int cmd_verify(int argc, char **argv)
+int cli_print_verdict(const struct verify_opts *o, const struct custos_verdict *v)
 {
-    struct opts o;
-    int rc = parse_opts(argc, argv, &o);
-    if (rc != CLI_OK) {
-        return rc < 0 ? CLI_OK : rc;
-    }
-    struct custos_diag diag = { 0 };
-    struct custos_dcap_collateral *coll = NULL;
-    cs_res r = custos_dcap_collateral_load_dir(o.collateral, &diag, &coll);
-    if (!cs_ok(r)) {
-        return report_diag(&o, &diag, r.code);
-    }
-    if (o.evidence == NULL) {
-        r = custos_dcap_collateral_check(coll, o.at, &diag);
-        custos_dcap_collateral_free(coll);
-        if (!cs_ok(r)) {
-            return report_diag(&o, &diag, r.code);
-        }
-        if (o.is_json) {
-            printf("{\"verified\":true,\"platform\":null,\"tcb_status\":null,"
-                   "\"advisory_ids\":[],\"claims\":{}}\n");
-        } else {
-            printf("VERIFIED collateral\n");
-        }
-        return CLI_OK;
-    }
-    struct cs_blob ev = { 0 };
-    r = cs_file_read(o.evidence, EVIDENCE_MAX, &ev);
-    if (!cs_ok(r)) {
-        custos_dcap_collateral_free(coll);
-        fprintf(stderr, "custos verify: cannot read %s: %s\n", o.evidence, custos_code_name(r.code));
-        return CLI_USAGE;
-    }
-    struct custos_verdict *v = NULL;
-    r = custos_dcap_verify(coll, ev.p, ev.len, o.at, &v);
-    cs_blob_clear(&ev);
-    custos_dcap_collateral_free(coll);
-    if (v == NULL) {
-        fprintf(stderr, "custos verify: %s\n", custos_code_name(r.code));
-        return CLI_USAGE;
-    }
-    if (cs_ok(r) && o.platform != NULL && strcmp(o.platform, custos_verdict_platform(v)) != 0) {
-        fprintf(stderr, "custos verify: evidence is %s, not %s\n", custos_verdict_platform(v),
-                o.platform);
-        custos_verdict_free(v);
-        return CLI_REJECTED;
-    }
-    if (o.is_json) {
+    if (o->is_json) {
         char *text = NULL;
         if (cs_ok(custos_verdict_to_json(v, 0, &text))) {
             printf("%s\n", text);
@@ -225,7 +292,5 @@ int cmd_verify(int argc, char **argv)
     } else {
         print_summary(v);
     }
-    rc = custos_verdict_is_verified(v) ? CLI_OK : CLI_REJECTED;
-    custos_verdict_free(v);
-    return rc;
+    return custos_verdict_is_verified(v) ? CLI_OK : CLI_REJECTED;
 }
