@@ -17,8 +17,9 @@ allowed_for() {
     src/evidence/*) echo "core evidence custos" ;;
     src/crypto/*) echo "core crypto custos" ;;
     src/verify/*) echo "core evidence crypto verify custos" ;;
-    src/tlog/*) echo "core crypto tlog custos" ;;
-    app/*) echo "core custos cli.h" ;;
+    src/tlog/*) echo "core crypto store tlog custos" ;;
+    src/store/*) echo "core store custos" ;;
+    app/*) echo "core store tlog custos cli.h" ;;
     *) echo "" ;;
     esac
 }

@@ -16,6 +16,7 @@
 #define CLI_USAGE 2
 
 int cmd_verify(int argc, char **argv);
+int cmd_log(int argc, char **argv);
 
 /* What `custos verify` was asked, with the evidence already read (NULL when absent). */
 struct verify_opts {

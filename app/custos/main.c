@@ -11,6 +11,7 @@ static void usage(FILE *f)
           "\n"
           "commands:\n"
           "  verify   verify TEE evidence against collateral and print the verdict and claims\n"
+          "  log      the audit log: keys, appends, checkpoints, proofs, tiles, receipts\n"
           "\n"
           "custos <command> --help shows the options of a command.\n",
           f);
@@ -24,6 +25,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "verify") == 0) {
         return cmd_verify(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "log") == 0) {
+        return cmd_log(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);

@@ -3,6 +3,7 @@
 #include "crypto/cs_eddsa.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <string.h>
 
 #include "core/cs_mem.h"
@@ -47,4 +48,41 @@ CS_RESULT cs_ed25519_verify(const uint8_t pub[CS_ED25519_PUB_LEN],
         cs_ossl_clear();
         CS_FAIL(CS_E_CRYPTO);
     }
+}
+
+CS_RESULT cs_ed25519_from_seed(const uint8_t seed[32], EVP_PKEY **out)
+{
+    CS_ENSURE(seed != NULL && out != NULL, CS_E_ARG);
+    *out = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+    CS_OSSL_ENSURE(*out != NULL, CS_E_CRYPTO);
+    return CS_SUCCESS;
+}
+
+CS_RESULT cs_ed25519_public(EVP_PKEY *key, uint8_t pub[CS_ED25519_PUB_LEN])
+{
+    CS_ENSURE(key != NULL && pub != NULL, CS_E_ARG);
+    size_t len = CS_ED25519_PUB_LEN;
+    CS_OSSL_ENSURE(EVP_PKEY_get_raw_public_key(key, pub, &len) == 1 && len == CS_ED25519_PUB_LEN,
+                   CS_E_CRYPTO);
+    return CS_SUCCESS;
+}
+
+CS_RESULT cs_ed25519_sign(EVP_PKEY *key, struct cs_cur msg, uint8_t sig[CS_ED25519_SIG_LEN])
+{
+    CS_ENSURE(key != NULL && sig != NULL, CS_E_ARG);
+    CS_AUTO(md_ctx_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    CS_OSSL_ENSURE(ctx != NULL, CS_E_NOMEM);
+    CS_OSSL_ENSURE(EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1, CS_E_CRYPTO);
+    size_t len = CS_ED25519_SIG_LEN;
+    CS_OSSL_ENSURE(EVP_DigestSign(ctx, sig, &len, msg.p, msg.left) == 1 &&
+                       len == CS_ED25519_SIG_LEN,
+                   CS_E_CRYPTO);
+    return CS_SUCCESS;
+}
+
+CS_RESULT cs_random(uint8_t *out, size_t n)
+{
+    CS_ENSURE(out != NULL && n <= INT32_MAX, CS_E_ARG);
+    CS_OSSL_ENSURE(RAND_bytes(out, (int)n) == 1, CS_E_CRYPTO);
+    return CS_SUCCESS;
 }

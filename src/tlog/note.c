@@ -3,13 +3,16 @@
 #include "tlog/note.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/cs_b64.h"
 #include "core/cs_hex.h"
+#include "core/cs_mem.h"
 #include "crypto/cs_ecdsa.h"
 #include "crypto/cs_eddsa.h"
+#include "crypto/cs_ossl.h"
 #include "tlog/merkle.h"
 
 static const uint8_t EM_DASH_SP[4] = { 0xe2, 0x80, 0x94, 0x20 }; /* "— " */
@@ -278,5 +281,124 @@ CS_RESULT cs_checkpoint_parse(struct cs_cur text, struct cs_checkpoint *out)
         CS_TRY(cs_merkle_empty_root(empty));
         CS_ENSURE(CRYPTO_memcmp(empty, out->root, 32) == 0, CS_E_FORMAT);
     }
+    return CS_SUCCESS;
+}
+
+void cs_note_signer_clear(struct cs_note_signer *s)
+{
+    if (s != NULL) {
+        EVP_PKEY_free(s->key);
+        s->key = NULL;
+    }
+}
+
+static cs_res signer_fill(struct cs_cur name, const uint8_t seed[32], struct cs_note_signer *out)
+{
+    CS_ENSURE(valid_key_name(name), CS_E_FORMAT);
+    memcpy(out->name, name.p, name.left);
+    out->name[name.left] = '\0';
+    out->name_len = name.left;
+    CS_TRY(cs_ed25519_from_seed(seed, &out->key));
+    uint8_t pub[32];
+    CS_TRY(cs_ed25519_public(out->key, pub));
+    return key_id_of(name, CS_NOTE_ALG_ED25519, pub, &out->key_id);
+}
+
+CS_RESULT cs_note_signer_parse(struct cs_cur skey, struct cs_note_signer *out)
+{
+    static const char prefix[] = "PRIVATE+KEY+";
+    CS_ENSURE(out != NULL, CS_E_ARG);
+    memset(out, 0, sizeof *out);
+    CS_ENSURE(skey.left > sizeof prefix - 1 && memcmp(skey.p, prefix, sizeof prefix - 1) == 0,
+              CS_E_FORMAT);
+    CS_TRY(cs_cur_skip(&skey, sizeof prefix - 1));
+    size_t p1 = 0;
+    CS_TRY(cs_cur_find(skey, "+", 1, &p1));
+    struct cs_cur name;
+    CS_TRY(cs_cur_view(&skey, p1, &name));
+    CS_TRY(cs_cur_skip(&skey, 1));
+    CS_ENSURE(skey.left > 9 && skey.p[8] == '+', CS_E_FORMAT);
+    uint8_t id[4];
+    CS_TRY(cs_hex_decode((const char *)skey.p, 8, id, sizeof id));
+    CS_TRY(cs_cur_skip(&skey, 9));
+    uint8_t raw[33];
+    size_t n = 0;
+    cs_res r = cs_b64_decode((const char *)skey.p, skey.left, false, raw, sizeof raw, &n);
+    if (cs_ok(r) && (n != 33 || raw[0] != CS_NOTE_ALG_ED25519)) {
+        r = (cs_res){ .code = CS_E_UNSUPPORTED, .line = __LINE__, .file = __FILE__ };
+    }
+    if (cs_ok(r)) {
+        r = signer_fill(name, raw + 1, out);
+    }
+    cs_wipe(raw, sizeof raw);
+    uint32_t want = (uint32_t)id[0] << 24 | (uint32_t)id[1] << 16 | (uint32_t)id[2] << 8 | id[3];
+    if (cs_ok(r) && want != out->key_id) {
+        r = (cs_res){ .code = CS_E_FORMAT, .line = __LINE__, .file = __FILE__ };
+    }
+    if (!cs_ok(r)) {
+        cs_note_signer_clear(out);
+    }
+    return r;
+}
+
+CS_RESULT cs_note_signer_vkey(const struct cs_note_signer *s, char *out, size_t cap)
+{
+    CS_ENSURE(s != NULL && s->key != NULL && out != NULL, CS_E_ARG);
+    uint8_t raw[33];
+    raw[0] = CS_NOTE_ALG_ED25519;
+    CS_TRY(cs_ed25519_public(s->key, raw + 1));
+    char b64[48];
+    CS_TRY(cs_b64_encode(raw, sizeof raw, b64, sizeof b64));
+    int n = snprintf(out, cap, "%s+%08x+%s", s->name, (unsigned)s->key_id, b64);
+    CS_ENSURE(n > 0 && (size_t)n < cap, CS_E_TOO_LARGE);
+    return CS_SUCCESS;
+}
+
+CS_RESULT cs_note_keygen(const char *name, char skey[CS_NOTE_SKEY_MAX],
+                         char vkey[CS_NOTE_VKEY_MAX])
+{
+    CS_ENSURE(name != NULL && skey != NULL && vkey != NULL, CS_E_ARG);
+    uint8_t raw[33];
+    raw[0] = CS_NOTE_ALG_ED25519;
+    CS_TRY(cs_random(raw + 1, 32));
+    struct cs_note_signer s = { 0 };
+    cs_res r = signer_fill(cs_cur_of((const uint8_t *)name, strlen(name)), raw + 1, &s);
+    char b64[48] = { 0 };
+    if (cs_ok(r)) {
+        r = cs_b64_encode(raw, sizeof raw, b64, sizeof b64);
+    }
+    cs_wipe(raw, sizeof raw);
+    if (cs_ok(r)) {
+        int n = snprintf(skey, CS_NOTE_SKEY_MAX, "PRIVATE+KEY+%s+%08x+%s", s.name,
+                         (unsigned)s.key_id, b64);
+        if (n <= 0 || n >= (int)CS_NOTE_SKEY_MAX) {
+            r = (cs_res){ .code = CS_E_TOO_LARGE, .line = __LINE__, .file = __FILE__ };
+        }
+    }
+    cs_wipe(b64, sizeof b64);
+    if (cs_ok(r)) {
+        r = cs_note_signer_vkey(&s, vkey, CS_NOTE_VKEY_MAX);
+    }
+    cs_note_signer_clear(&s);
+    return r;
+}
+
+CS_RESULT cs_note_sign(const struct cs_note_signer *s, struct cs_cur text, char *out, size_t cap,
+                       size_t *len)
+{
+    CS_ENSURE(s != NULL && s->key != NULL && out != NULL && len != NULL, CS_E_ARG);
+    CS_ENSURE(text.left > 0 && text.p[text.left - 1] == '\n', CS_E_FORMAT);
+    uint8_t raw[4 + CS_ED25519_SIG_LEN];
+    raw[0] = (uint8_t)(s->key_id >> 24);
+    raw[1] = (uint8_t)(s->key_id >> 16);
+    raw[2] = (uint8_t)(s->key_id >> 8);
+    raw[3] = (uint8_t)s->key_id;
+    CS_TRY(cs_ed25519_sign(s->key, text, raw + 4));
+    char b64[100];
+    CS_TRY(cs_b64_encode(raw, sizeof raw, b64, sizeof b64));
+    int n = snprintf(out, cap, "%.*s\n\xe2\x80\x94 %s %s\n", (int)text.left,
+                     (const char *)text.p, s->name, b64);
+    CS_ENSURE(n > 0 && (size_t)n < cap && text.left < INT32_MAX, CS_E_TOO_LARGE);
+    *len = (size_t)n;
     return CS_SUCCESS;
 }

@@ -70,6 +70,41 @@ CS_RESULT cs_note_vkey_parse(struct cs_cur text, struct cs_note_vkey *out);
 CS_RESULT cs_note_verify(const struct cs_note *note, const struct cs_note_vkey *keys,
                          size_t n_keys, bool *key_ok, uint64_t *cosig_time);
 
+/*
+ * A note signer: Go's x/mod signer key "PRIVATE+KEY+name+hexkeyid+base64(0x01 || seed)".
+ * owns: key (the Ed25519 private key stays inside OpenSSL); clear with cs_note_signer_clear.
+ */
+struct cs_note_signer {
+    char name[CS_NOTE_NAME_MAX + 1];
+    size_t name_len;
+    uint32_t key_id;
+    struct evp_pkey_st *key;
+};
+
+#define CS_NOTE_SKEY_MAX (CS_NOTE_NAME_MAX + 80)
+#define CS_NOTE_VKEY_MAX (CS_NOTE_NAME_MAX + 60)
+
+/* Parses a signer key; the key id must match the derivation. The seed is wiped after use. */
+CS_RESULT cs_note_signer_parse(struct cs_cur skey, struct cs_note_signer *out);
+void cs_note_signer_clear(struct cs_note_signer *s);
+
+/* The verifier key "name+hexkeyid+base64(0x01 || pub)" of a signer, NUL-terminated. */
+CS_RESULT cs_note_signer_vkey(const struct cs_note_signer *s, char *out, size_t cap);
+
+/*
+ * Makes a fresh Ed25519 signer for name: writes its signer key (secret: the caller wipes
+ * it) and verifier key, NUL-terminated. name must be a valid key name.
+ */
+CS_RESULT cs_note_keygen(const char *name, char skey[CS_NOTE_SKEY_MAX],
+                         char vkey[CS_NOTE_VKEY_MAX]);
+
+/*
+ * Signs text (LF-terminated lines) and writes the note "text \n — name sig\n" into out
+ * (cap bytes, NUL-terminated); *len is the note length.
+ */
+CS_RESULT cs_note_sign(const struct cs_note_signer *s, struct cs_cur text, char *out, size_t cap,
+                       size_t *len);
+
 /* A C2SP tlog-checkpoint body. borrows: the note buffer */
 struct cs_checkpoint {
     struct cs_cur origin;
