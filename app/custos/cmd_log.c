@@ -7,7 +7,7 @@
  *   checkpoint --db FILE --key SIGNERKEY          a signed checkpoint of the current tree
  *   prove inclusion --db FILE --index I [--size N] [--json] [--checkpoint NOTE]
  *   prove consistency --db FILE --old M [--new N] [--json]
- *   verify checkpoint --vkey V [--vkey V...] [--witness V... --quorum K] < NOTE
+ *   verify checkpoint --vkey V [--vkey V...] [--witness V... --quorum K] [--origin O] < NOTE
  *   verify inclusion|consistency [--json FILE|-] | [flags]
  *   verify receipt --vkey V [...] --entry FILE < RECEIPT
  *   tiles --db FILE --out DIR (--checkpoint NOTE | --key SIGNERKEY)
@@ -33,7 +33,7 @@
 #define NOTE_MAX (64u * 1024u)
 
 struct log_opts {
-    const char *db, *entry, *key, *out, *name, *json, *checkpoint;
+    const char *db, *entry, *key, *out, *name, *json, *checkpoint, *origin;
     const char *leaf_hex, *root_hex, *old_root_hex, *new_root_hex, *proof_hex;
     uint64_t index, size, old_size, new_size, quorum;
     bool has_index, has_size, has_old, has_new, is_json;
@@ -52,7 +52,7 @@ static void usage(FILE *f)
           "                                  [--checkpoint NOTE]   (a tlog-proof receipt)\n"
           "       custos log prove consistency --db FILE --old M [--new N] [--json]\n"
           "       custos log verify checkpoint --vkey V [--vkey V...] [--witness V...\n"
-          "                                    --quorum K] < NOTE\n"
+          "                                    --quorum K] [--origin O] < NOTE\n"
           "       custos log verify inclusion [--json FILE|-] | --index I --size N\n"
           "                                   (--leaf HEX | --entry FILE) --root HEX --proof HEX,..\n"
           "       custos log verify consistency [--json FILE|-] | --old M --new N\n"
@@ -80,7 +80,7 @@ static bool parse_u64(const char *s, uint64_t *out)
 
 static int parse_opts(int argc, char **argv, struct log_opts *o)
 {
-    enum { O_LEAF = 256, O_ROOT, O_OLD_ROOT, O_NEW_ROOT, O_PROOF };
+    enum { O_LEAF = 256, O_ROOT, O_OLD_ROOT, O_NEW_ROOT, O_PROOF, O_ORIGIN };
     static const struct option longs[] = {
         { "db", required_argument, NULL, 'd' },        { "entry", required_argument, NULL, 'e' },
         { "key", required_argument, NULL, 'k' },       { "out", required_argument, NULL, 'o' },
@@ -93,6 +93,7 @@ static int parse_opts(int argc, char **argv, struct log_opts *o)
         { "old-root", required_argument, NULL, O_OLD_ROOT },
         { "new-root", required_argument, NULL, O_NEW_ROOT },
         { "proof", required_argument, NULL, O_PROOF }, { "help", no_argument, NULL, 'h' },
+        { "origin", required_argument, NULL, O_ORIGIN },
         { NULL, 0, NULL, 0 },
     };
     memset(o, 0, sizeof *o);
@@ -133,6 +134,7 @@ static int parse_opts(int argc, char **argv, struct log_opts *o)
         case O_OLD_ROOT: o->old_root_hex = optarg; break;
         case O_NEW_ROOT: o->new_root_hex = optarg; break;
         case O_PROOF: o->proof_hex = optarg; break;
+        case O_ORIGIN: o->origin = optarg; break;
         case 'h':
             usage(stdout);
             return -1;
@@ -356,40 +358,32 @@ static int log_prove(const char *kind, const struct log_opts *o)
     return CLI_OK;
 }
 
-/* Parses the verifier keys given; a bad key is a usage error. */
+/* Parses the verifier keys given; a bad key is a usage error (CS_E_ARG). */
 static cs_res parse_vkeys(const char *const *texts, size_t n, struct cs_note_vkey *keys)
 {
     for (size_t i = 0; i < n; i++) {
-        CS_TRY(cs_note_vkey_parse(cs_cur_of((const uint8_t *)texts[i], strlen(texts[i])), &keys[i]));
+        cs_res r = cs_note_vkey_parse(cs_cur_of((const uint8_t *)texts[i], strlen(texts[i])),
+                                      &keys[i]);
+        if (!cs_ok(r)) {
+            fprintf(stderr, "custos log: not a verifier key: %.64s\n", texts[i]);
+            CS_FAIL(CS_E_ARG);
+        }
     }
     return CS_SUCCESS;
 }
 
-/*
- * Opens a checkpoint note: a log key must verify it (any of --vkey), and at least
- * --quorum distinct --witness keys must have cosigned it.
- */
+/* Opens a checkpoint note under the policy of --vkey, --witness, --quorum and --origin. */
 static cs_res open_checkpoint(const struct log_opts *o, const uint8_t *p, size_t len,
                               struct cs_note *note, struct cs_checkpoint *cp, size_t *n_wit)
 {
-    struct cs_note_vkey keys[2 * MAX_KEYS];
-    bool ok[2 * MAX_KEYS] = { false };
-    CS_ENSURE(o->n_vkeys > 0, CS_E_ARG);
-    CS_TRY(parse_vkeys(o->vkeys, o->n_vkeys, keys));
-    CS_TRY(parse_vkeys(o->witnesses, o->n_witnesses, keys + o->n_vkeys));
-    CS_TRY(cs_note_parse(p, len, note));
-    CS_TRY(cs_note_verify(note, keys, o->n_vkeys + o->n_witnesses, ok, NULL));
-    bool is_logged = false;
-    for (size_t i = 0; i < o->n_vkeys; i++) {
-        is_logged |= ok[i];
-    }
-    CS_ENSURE(is_logged, CS_E_SIGNATURE); /* a witness alone does not make a checkpoint */
-    *n_wit = 0;
-    for (size_t i = 0; i < o->n_witnesses; i++) {
-        *n_wit += ok[o->n_vkeys + i];
-    }
-    CS_ENSURE(*n_wit >= o->quorum, CS_E_SIGNATURE);
-    return cs_checkpoint_parse(note->text, cp);
+    struct cs_note_vkey logs[MAX_KEYS];
+    struct cs_note_vkey wits[MAX_KEYS];
+    CS_ENSURE(o->n_vkeys > 0 && o->quorum <= o->n_witnesses, CS_E_ARG);
+    CS_TRY(parse_vkeys(o->vkeys, o->n_vkeys, logs));
+    CS_TRY(parse_vkeys(o->witnesses, o->n_witnesses, wits));
+    struct cs_checkpoint_policy pol = { logs, o->n_vkeys, wits, o->n_witnesses,
+                                        (size_t)o->quorum, o->origin };
+    return cs_checkpoint_open(p, len, &pol, note, cp, n_wit);
 }
 
 static int verify_checkpoint(const struct log_opts *o)

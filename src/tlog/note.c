@@ -402,3 +402,48 @@ CS_RESULT cs_note_sign(const struct cs_note_signer *s, struct cs_cur text, char 
     *len = (size_t)n;
     return CS_SUCCESS;
 }
+
+CS_RESULT cs_checkpoint_open(const uint8_t *buf, size_t len,
+                             const struct cs_checkpoint_policy *policy, struct cs_note *note,
+                             struct cs_checkpoint *cp, size_t *n_witnessed)
+{
+    CS_ENSURE(policy != NULL && note != NULL && cp != NULL && n_witnessed != NULL, CS_E_ARG);
+    CS_ENSURE(policy->n_log_keys > 0 && policy->n_log_keys <= CS_POLICY_KEYS_MAX &&
+                  policy->n_witnesses <= CS_POLICY_KEYS_MAX,
+              CS_E_ARG);
+    CS_ENSURE(policy->quorum <= policy->n_witnesses, CS_E_ARG);
+    struct cs_note_vkey keys[2 * CS_POLICY_KEYS_MAX];
+    bool ok[2 * CS_POLICY_KEYS_MAX] = { false };
+    size_t n = 0;
+    for (size_t i = 0; i < policy->n_log_keys; i++) {
+        keys[n++] = policy->log_keys[i];
+    }
+    for (size_t i = 0; i < policy->n_witnesses; i++) {
+        keys[n++] = policy->witnesses[i];
+    }
+    CS_TRY(cs_note_parse(buf, len, note));
+    CS_TRY(cs_note_verify(note, keys, n, ok, NULL));
+    bool is_logged = false;
+    for (size_t i = 0; i < policy->n_log_keys; i++) {
+        is_logged |= ok[i];
+    }
+    CS_ENSURE(is_logged, CS_E_SIGNATURE); /* witnesses alone do not make a checkpoint */
+    /* distinct witnesses: the same key listed twice counts once */
+    size_t w = 0;
+    for (size_t i = 0; i < policy->n_witnesses; i++) {
+        bool is_dup = false;
+        for (size_t j = 0; j < i && !is_dup; j++) {
+            is_dup = memcmp(policy->witnesses[j].pub, policy->witnesses[i].pub, 32) == 0;
+        }
+        w += ok[policy->n_log_keys + i] && !is_dup;
+    }
+    *n_witnessed = w;
+    CS_ENSURE(w >= policy->quorum, CS_E_SIGNATURE);
+    CS_TRY(cs_checkpoint_parse(note->text, cp));
+    if (policy->origin != NULL) {
+        size_t ol = strlen(policy->origin);
+        CS_ENSURE(cp->origin.left == ol && memcmp(cp->origin.p, policy->origin, ol) == 0,
+                  CS_E_BINDING);
+    }
+    return CS_SUCCESS;
+}

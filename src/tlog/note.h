@@ -120,4 +120,30 @@ struct cs_checkpoint {
  */
 CS_RESULT cs_checkpoint_parse(struct cs_cur text, struct cs_checkpoint *out);
 
+/*
+ * Who must have signed a checkpoint: at least one of the log's keys, and at least
+ * `quorum` distinct witness keys (tlog-cosignature, or plain note signatures by witness
+ * keys); optionally the origin line it must carry.
+ */
+struct cs_checkpoint_policy {
+    const struct cs_note_vkey *log_keys;
+    size_t n_log_keys;
+    const struct cs_note_vkey *witnesses;
+    size_t n_witnesses;
+    size_t quorum;
+    const char *origin; /* NULL: not checked */
+};
+
+#define CS_POLICY_KEYS_MAX 64
+
+/*
+ * Opens a signed checkpoint under a policy: note syntax, every known key's signature
+ * (a failing one rejects), a log signature, the witness quorum, the checkpoint body and
+ * the origin. On CS_OK *cp holds views into buf and *n_witnessed the witnesses that
+ * verified. CS_E_SIGNATURE (signatures, quorum), CS_E_FORMAT, CS_E_BINDING (origin).
+ */
+CS_RESULT cs_checkpoint_open(const uint8_t *buf, size_t len,
+                             const struct cs_checkpoint_policy *policy, struct cs_note *note,
+                             struct cs_checkpoint *cp, size_t *n_witnessed);
+
 #endif

@@ -138,4 +138,71 @@ static void test_vkey_formats(void)
                CS_E_FORMAT);
 }
 
-CS_TEST_MAIN(CS_TEST(test_b64), CS_TEST(test_vkey_formats), CS_TEST(test_signed_note_vectors))
+/* The real CT log checkpoint with three witness cosignatures, under N-of-M policies. */
+static void test_witness_quorum(void)
+{
+    const char *shared = tv_shared_dir();
+    if (shared == NULL) {
+        printf("SKIP: ../shared/vectors/tlog is absent\n");
+        exit(CS_TEST_SKIP_CODE);
+    }
+    char path[8192];
+    snprintf(path, sizeof path, "%s/vectors/tlog/signed-notes.json", shared);
+    json_t *doc = json_load_file(path, 0, NULL);
+    const json_t *v = NULL;
+    size_t i;
+    const json_t *x;
+    json_array_foreach(json_object_get(doc, "vectors"), i, x)
+    {
+        if (strcmp(json_string_value(json_object_get(x, "name")),
+                   "arche2025h1-log-plus-3-witness-cosignatures") == 0) {
+            v = x;
+        }
+    }
+    EXPECT_TRUE(v != NULL);
+    if (v == NULL) {
+        json_decref(doc);
+        return;
+    }
+    const char *b64 = json_string_value(json_object_get(v, "note_b64"));
+    static uint8_t buf[8192];
+    size_t len = 0;
+    EXPECT_OK(cs_b64_decode(b64, strlen(b64), false, buf, sizeof buf, &len));
+    const json_t *vk = json_object_get(v, "vkeys");
+    struct cs_note_vkey log_key;
+    struct cs_note_vkey wit[4];
+    const char *k0 = json_string_value(json_array_get(vk, 0));
+    EXPECT_OK(cs_note_vkey_parse(cs_cur_of((const uint8_t *)k0, strlen(k0)), &log_key));
+    for (size_t k = 1; k < 4; k++) {
+        const char *t = json_string_value(json_array_get(vk, k));
+        EXPECT_OK(cs_note_vkey_parse(cs_cur_of((const uint8_t *)t, strlen(t)), &wit[k - 1]));
+    }
+    static struct cs_note note;
+    struct cs_checkpoint cp;
+    size_t n = 0;
+    struct cs_checkpoint_policy pol = { &log_key, 1, wit, 3, 3, NULL };
+    EXPECT_OK(cs_checkpoint_open(buf, len, &pol, &note, &cp, &n));
+    EXPECT_EQ(n, 3);
+    EXPECT_EQ(cp.size, 1432088532ull);
+    pol.origin = "arche2025h1.staging.ct.transparency.dev";
+    EXPECT_OK(cs_checkpoint_open(buf, len, &pol, &note, &cp, &n));
+    pol.origin = "another.log.example";
+    EXPECT_ERR(cs_checkpoint_open(buf, len, &pol, &note, &cp, &n), CS_E_BINDING);
+    pol.origin = NULL;
+    wit[3] = wit[0]; /* the same witness twice counts once: 3 distinct of 4 listed */
+    pol.n_witnesses = 4;
+    pol.quorum = 4;
+    EXPECT_ERR(cs_checkpoint_open(buf, len, &pol, &note, &cp, &n), CS_E_SIGNATURE);
+    EXPECT_EQ(n, 3);
+    /* witnesses alone, without a signature by the log's key, are not enough */
+    char skey[CS_NOTE_SKEY_MAX], vkey[CS_NOTE_VKEY_MAX];
+    struct cs_note_vkey other_log;
+    EXPECT_OK(cs_note_keygen("arche2025h1.staging.ct.transparency.dev", skey, vkey));
+    EXPECT_OK(cs_note_vkey_parse(cs_cur_of((const uint8_t *)vkey, strlen(vkey)), &other_log));
+    struct cs_checkpoint_policy only_wit = { &other_log, 1, wit, 3, 2, NULL };
+    EXPECT_ERR(cs_checkpoint_open(buf, len, &only_wit, &note, &cp, &n), CS_E_SIGNATURE);
+    json_decref(doc);
+}
+
+CS_TEST_MAIN(CS_TEST(test_b64), CS_TEST(test_vkey_formats), CS_TEST(test_signed_note_vectors),
+             CS_TEST(test_witness_quorum))
