@@ -28,7 +28,7 @@ echo "== lint (layers, banned calls, exported symbols)"
 
 echo "== valgrind"
 for t in test_core test_intel_quote test_evidence_cases test_tlog_vectors test_tlog_notes \
-    test_dcap_damage test_dcap_pki; do
+    test_tlog_log test_dcap_damage test_dcap_pki; do
     bin=$(find build/tests -name "$t" -type f -perm -u+x | head -n 1)
     if [ -n "$bin" ]; then
         valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
