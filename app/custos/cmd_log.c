@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "custos/tlog.h"
 #include "core/cs_b64.h"
 #include "core/cs_file.h"
 #include "core/cs_hex.h"
@@ -525,57 +526,23 @@ static int verify_proof(bool is_inclusion, const struct log_opts *o)
     return fail(is_inclusion ? "verify inclusion" : "verify consistency", r);
 }
 
-/* c2sp.org/tlog-proof@v1: header, optional extra, index, proof lines, blank, checkpoint. */
-static cs_res verify_receipt_bytes(const struct log_opts *o, struct cs_cur in, uint64_t *index)
-{
-    static const char magic[] = "c2sp.org/tlog-proof@v1\n";
-    CS_ENSURE(in.left > sizeof magic - 1 && memcmp(in.p, magic, sizeof magic - 1) == 0,
-              CS_E_FORMAT);
-    CS_TRY(cs_cur_skip(&in, sizeof magic - 1));
-    size_t nl = 0;
-    CS_TRY(cs_cur_find(in, "\n", 1, &nl));
-    if (nl > 6 && memcmp(in.p, "extra ", 6) == 0) { /* unauthenticated: skipped */
-        CS_TRY(cs_cur_skip(&in, nl + 1));
-        CS_TRY(cs_cur_find(in, "\n", 1, &nl));
-    }
-    CS_ENSURE(nl > 6 && nl < 27 && memcmp(in.p, "index ", 6) == 0, CS_E_FORMAT);
-    char num[24] = { 0 };
-    memcpy(num, in.p + 6, nl - 6);
-    CS_ENSURE(parse_u64(num, index) && (num[0] != '0' || num[1] == '\0'), CS_E_FORMAT);
-    CS_TRY(cs_cur_skip(&in, nl + 1));
-    uint8_t proof[CS_MERKLE_PROOF_MAX * H];
-    size_t n = 0;
-    for (;;) {
-        CS_TRY(cs_cur_find(in, "\n", 1, &nl));
-        if (nl == 0) {
-            CS_TRY(cs_cur_skip(&in, 1));
-            break;
-        }
-        CS_ENSURE(n < CS_MERKLE_PROOF_MAX, CS_E_FORMAT);
-        size_t got = 0;
-        CS_TRY(cs_b64_decode((const char *)in.p, nl, true, proof + n * H, H, &got));
-        CS_ENSURE(got == H, CS_E_FORMAT);
-        n++;
-        CS_TRY(cs_cur_skip(&in, nl + 1));
-    }
-    static struct cs_note note;
-    struct cs_checkpoint cp;
-    size_t n_wit = 0;
-    CS_TRY(open_checkpoint(o, in.p, in.left, &note, &cp, &n_wit));
-    uint8_t leaf[H];
-    CS_TRY(leaf_of(o, leaf));
-    return cs_merkle_verify_inclusion(*index, cp.size, leaf, proof, n, cp.root);
-}
-
 static int verify_receipt(const struct log_opts *o)
 {
     struct cs_blob in = { 0 };
-    cs_res r = o->entry != NULL || o->leaf_hex != NULL ? read_input(NULL, NOTE_MAX, &in)
-                                                       : (cs_res){ .code = CS_E_ARG };
+    struct cs_blob e = { 0 };
+    cs_res r = read_input(NULL, NOTE_MAX, &in);
+    if (cs_ok(r)) {
+        r = o->entry != NULL ? cs_file_read(o->entry, CS_LOG_ENTRY_MAX, &e)
+                             : (cs_res){ .code = CS_E_ARG };
+    }
     uint64_t index = 0;
     if (cs_ok(r)) {
-        r = verify_receipt_bytes(o, cs_cur_of(in.p, in.len), &index);
+        struct custos_tlog_policy pol = { o->vkeys,     o->n_vkeys,        o->witnesses,
+                                          o->n_witnesses, (size_t)o->quorum, o->origin };
+        struct custos_checkpoint cp;
+        r = custos_tlog_receipt_verify(in.p, in.len, e.p, e.len, &pol, &index, &cp);
     }
+    cs_blob_clear(&e);
     cs_blob_clear(&in);
     if (!cs_ok(r)) {
         return fail("verify receipt", r);
