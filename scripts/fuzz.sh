@@ -67,6 +67,12 @@ max_len() {
     x509) echo 8192 ;;
     note) echo 16384 ;;
     merkle_proof) echo 2200 ;;
+    tpm_attest | tpm_signature) echo 1100 ;;
+    tpm_pcrs) echo 8192 ;;
+    tpm_verify) echo 4096 ;;
+    snp_report) echo 2048 ;;
+    nitro_doc | nitro_verify) echo 16640 ;; # CS_NITRO_DOC_MAX
+    snp_kbs | snp_verify) echo 32768 ;; # KBS JSON with a cert_chain: about 25 KiB
     *) echo 16384 ;;
     esac
 }

@@ -6,7 +6,7 @@
 #   3. lint (layering, banned calls, exported ABI), the unit, vector and PKI tests under valgrind,
 #   4. a short libFuzzer run of every fuzz target (clang),
 #   5. the plain build (warnings as errors) and its test run, ending with CTest's summary.
-# Environment: CS_FUZZ_SECONDS (per target, default 15; 0 skips), CS_SKIP_DEPS=1.
+# Environment: CS_FUZZ_SECONDS (per target, default 10; 0 skips), CS_SKIP_DEPS=1.
 set -eu
 cd "$(dirname "$0")/.."
 [ "${CS_SKIP_DEPS:-0}" = 1 ] || ./scripts/install-deps.sh
@@ -27,17 +27,18 @@ echo "== lint (layers, banned calls, exported symbols)"
 ./scripts/lint.sh build/libcustos.so
 
 echo "== valgrind"
-for t in test_core test_intel_quote test_evidence_cases test_tlog_vectors test_tlog_notes \
-    test_tlog_log test_dcap_damage test_dcap_pki; do
-    bin=$(find build/tests -name "$t" -type f -perm -u+x | head -n 1)
-    if [ -n "$bin" ]; then
-        valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
-            "$bin" >/dev/null
-        echo "valgrind: $t clean"
-    fi
-done
+# two at a time; the heaviest (test-PKI and damage suites of every platform) also run under
+# ASan+UBSan above, so valgrind covers the unit, vector and case tests plus DCAP's
+vg_tests="test_core test_jcs test_intel_quote test_evidence_cases test_tlog_vectors
+test_tlog_notes test_tlog_log test_dcap_damage test_dcap_pki test_tpm_attest test_tpm_cases
+test_tpm_damage test_tpm_verify test_snp_report test_snp_cases test_snp_kbs test_nitro
+test_nitro_cases"
+for t in $vg_tests; do
+    find build/tests -name "$t" -type f -perm -u+x | head -n 1
+done | xargs -r -P 2 -I{} sh -c 'valgrind --quiet --error-exitcode=1 --leak-check=full \
+    --errors-for-leak-kinds=definite "{}" >/dev/null && echo "valgrind: $(basename {}) clean"'
 
-secs=${CS_FUZZ_SECONDS:-15}
+secs=${CS_FUZZ_SECONDS:-10}
 if [ "$secs" -gt 0 ] && [ -x scripts/fuzz.sh ]; then
     echo "== fuzz ($secs s per target)"
     ./scripts/fuzz.sh "$secs"

@@ -19,6 +19,7 @@
 
 struct pending {
     struct cs_cur entry;
+    size_t group_len; /* on the first of one caller's appends: how many; never split */
     uint64_t index;
     cs_res result;
     bool is_done;
@@ -124,11 +125,13 @@ static cs_res commit_batch(struct cs_log *log, struct pending *batch)
 
 /*
  * Queues the appends in `mine` (consecutive) and waits until each is done. Whoever finds
- * no commit in progress leads: it takes up to CS_LOG_BATCH_MAX queued appends, commits
- * them in one transaction, and wakes everyone; the others wait for their turn.
+ * no commit in progress leads: it takes queued appends, whole callers at a time and up to
+ * CS_LOG_BATCH_MAX entries, commits them in one transaction, and wakes everyone; the
+ * others wait for their turn. One caller's appends are never split between commits.
  */
 static void enqueue_and_wait(struct cs_log *log, struct pending *mine, size_t n)
 {
+    mine[0].group_len = n;
     pthread_mutex_lock(&log->mu);
     for (size_t i = 0; i < n; i++) {
         if (log->tail != NULL) {
@@ -144,12 +147,20 @@ static void enqueue_and_wait(struct cs_log *log, struct pending *mine, size_t n)
             continue;
         }
         log->is_committing = true;
+        /* whole callers' groups only, up to CS_LOG_BATCH_MAX entries (a group alone fits) */
         struct pending *batch = log->head;
-        struct pending *last = batch;
-        for (size_t i = 1; i < CS_LOG_BATCH_MAX && last->next != NULL; i++) {
-            last = last->next;
+        struct pending *last = NULL;
+        struct pending *p = log->head;
+        size_t count = 0;
+        while (p != NULL && (count == 0 || count + p->group_len <= CS_LOG_BATCH_MAX)) {
+            size_t g = p->group_len;
+            for (size_t i = 0; i < g; i++) {
+                last = p;
+                p = p->next;
+            }
+            count += g;
         }
-        log->head = last->next;
+        log->head = p;
         if (log->head == NULL) {
             log->tail = NULL;
         }
@@ -157,11 +168,11 @@ static void enqueue_and_wait(struct cs_log *log, struct pending *mine, size_t n)
         pthread_mutex_unlock(&log->mu);
         cs_res r = commit_batch(log, batch);
         pthread_mutex_lock(&log->mu);
-        for (struct pending *p = batch; p != NULL;) {
-            struct pending *next = p->next; /* p may return and vanish once done is set */
-            p->result = r;
-            p->is_done = true;
-            p = next;
+        for (struct pending *q = batch; q != NULL;) {
+            struct pending *next = q->next; /* q may return and vanish once done is set */
+            q->result = r;
+            q->is_done = true;
+            q = next;
         }
         log->is_committing = false;
         pthread_cond_broadcast(&log->cv);

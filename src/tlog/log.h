@@ -36,8 +36,8 @@ void cs_log_close(struct cs_log *log);
 CS_RESULT cs_log_append(struct cs_log *log, struct cs_cur entry, uint64_t *index);
 
 /*
- * Appends n entries as consecutive indices (first at *first), in as few commits as the
- * batch limit allows; all-or-nothing per commit. Thread-safe; durable on return.
+ * Appends n (<= CS_LOG_BATCH_MAX) entries as consecutive indices (first at *first) in one
+ * commit: all of them are durable on return, or none. Thread-safe.
  */
 CS_RESULT cs_log_append_many(struct cs_log *log, const struct cs_cur *entries, size_t n,
                              uint64_t *first);
