@@ -23,11 +23,22 @@
 
 static char tmpdir[256];
 
+static void rm_rf(const char *path);
+
+static void remove_tmpdir(void)
+{
+    if (tmpdir[0] != '\0') {
+        rm_rf(tmpdir);
+        tmpdir[0] = '\0';
+    }
+}
+
 static void make_tmpdir(void)
 {
     if (tmpdir[0] != '\0') {
         return;
     }
+    atexit(remove_tmpdir); /* also when a test exits early (skip) */
     /* tmpfs when there is one: fsync is then cheap and the tests stay fast */
     const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(tmpdir, sizeof tmpdir, "%s/custos-tlog-XXXXXX", base);
@@ -379,9 +390,7 @@ static void test_keygen_and_sign(void)
 
 static void test_cleanup(void)
 {
-    if (tmpdir[0] != '\0') {
-        rm_rf(tmpdir);
-    }
+    remove_tmpdir();
 }
 
 CS_TEST_MAIN(CS_TEST(test_tile_paths), CS_TEST(test_keygen_and_sign),
