@@ -401,6 +401,7 @@ struct append_result {
     double p50_us;
     double p99_us;
     unsigned long n;
+    double cpu_us;         /* CPU time of all threads per append */
     double fdatasync_rate; /* the floor, probed between the append slices */
     double fsync_rate;
 };
@@ -410,17 +411,27 @@ struct append_result {
  * probed for PROBE_SLICE_S, until the appends have had `seconds`: the floor and the
  * appends see the same moments of a disk that other work shares.
  */
+/* CPU time of the whole process (every thread, user + system). */
+static double process_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static cs_res append_slices(struct control *ctl, int probe_fd, double seconds,
-                            double *append_s, struct disk_floor *floor)
+                            double *append_s, double *append_cpu_s, struct disk_floor *floor)
 {
     while (*append_s < seconds) {
         double t0 = now_s();
+        double c0 = process_cpu_s();
         control_set(ctl, PHASE_RUN);
         struct timespec ts = { 0, (long)(APPEND_SLICE_S * 1e9) };
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
         }
         control_set(ctl, PHASE_PAUSE);
         *append_s += now_s() - t0;
+        *append_cpu_s += process_cpu_s() - c0;
         CS_TRY(probe_slice(probe_fd, floor));
     }
     return CS_SUCCESS;
@@ -444,10 +455,11 @@ static cs_res append_run(struct cs_log *log, int probe_fd, unsigned n_writers, d
         }
     }
     double append_s = 0;
+    double append_cpu_s = 0;
     struct disk_floor floor = { 0 };
     cs_res r = CS_SUCCESS;
     if (started == n_writers) {
-        r = append_slices(&ctl, probe_fd, seconds, &append_s, &floor);
+        r = append_slices(&ctl, probe_fd, seconds, &append_s, &append_cpu_s, &floor);
     }
     control_set(&ctl, PHASE_STOP);
     size_t n_lat = 0;
@@ -469,6 +481,7 @@ static cs_res append_run(struct cs_log *log, int probe_fd, unsigned n_writers, d
                  r.file, r.line);
     BENCH_ENSURE(n_lat > 0 && floor.n_fdatasync > 0, CS_E_INTERNAL, "nothing measured");
     out->rate = (double)out->n / append_s;
+    out->cpu_us = 1e6 * append_cpu_s / (double)out->n;
     out->fdatasync_rate = (double)floor.n_fdatasync / floor.t_fdatasync;
     out->fsync_rate = (double)floor.n_fsync / floor.t_fsync;
     percentiles(lat, n_lat, &out->p50_us, &out->p99_us);
@@ -990,9 +1003,10 @@ static void print_appends(unsigned n_writers, const struct append_result *a)
 {
     printf("appends, %u writer%s: %.0f/s durable; disk floor in the same slices: fdatasync "
            "%.0f/s (%.2f ms), fsync %.0f/s; %.2f appends per floor fdatasync; latency median "
-           "%.2f ms, p99 %.2f ms\n", n_writers, n_writers == 1 ? "" : "s", a->rate,
-           a->fdatasync_rate, 1e3 / a->fdatasync_rate, a->fsync_rate,
-           a->rate / a->fdatasync_rate, a->p50_us / 1e3, a->p99_us / 1e3);
+           "%.2f ms, p99 %.2f ms; CPU %.1f us per append (all threads)\n", n_writers,
+           n_writers == 1 ? "" : "s", a->rate, a->fdatasync_rate, 1e3 / a->fdatasync_rate,
+           a->fsync_rate, a->rate / a->fdatasync_rate, a->p50_us / 1e3, a->p99_us / 1e3,
+           a->cpu_us);
 }
 
 static cs_res appends_section(const struct bench_opts *o)
