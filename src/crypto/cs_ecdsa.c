@@ -6,6 +6,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/param_build.h>
+#include <pthread.h>
 
 #include "crypto/cs_ossl.h"
 
@@ -37,13 +38,28 @@ CS_RESULT cs_sha256(struct cs_cur in, uint8_t out[CS_SHA256_LEN])
     return cs_sha256_2(in, cs_cur_of(NULL, 0), out);
 }
 
+/*
+ * SHA-256 fetched once per process: OpenSSL 3 otherwise looks the algorithm up (with locks)
+ * on every digest, which dominated Merkle hashing. Set once, then only read; never freed
+ * (it lives as long as the default provider).
+ */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 CS_RESULT cs_sha256_2(struct cs_cur a, struct cs_cur b, uint8_t out[CS_SHA256_LEN])
 {
     CS_ENSURE(out != NULL, CS_E_ARG);
+    pthread_once(&sha256_once, sha256_fetch);
+    const EVP_MD *md = sha256_md != NULL ? sha256_md : EVP_sha256();
     CS_AUTO(md_ctx_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     CS_OSSL_ENSURE(ctx != NULL, CS_E_NOMEM);
     unsigned int n = 0;
-    CS_OSSL_ENSURE(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1, CS_E_CRYPTO);
+    CS_OSSL_ENSURE(EVP_DigestInit_ex(ctx, md, NULL) == 1, CS_E_CRYPTO);
     CS_OSSL_ENSURE(EVP_DigestUpdate(ctx, a.p, a.left) == 1, CS_E_CRYPTO);
     CS_OSSL_ENSURE(EVP_DigestUpdate(ctx, b.p, b.left) == 1, CS_E_CRYPTO);
     CS_OSSL_ENSURE(EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == CS_SHA256_LEN, CS_E_CRYPTO);
