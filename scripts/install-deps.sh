@@ -6,7 +6,8 @@ set -eu
 
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev libfuzzer-14-dev llvm
 libssl-dev openssl libjansson-dev libcmocka-dev valgrind
-libcbor-dev libtss2-dev tpm2-tools swtpm swtpm-tools libsqlite3-dev sqlite3 golang-go golang-golang-x-mod-dev"
+libcbor-dev libtss2-dev tpm2-tools swtpm swtpm-tools libsqlite3-dev sqlite3 golang-go golang-golang-x-mod-dev
+libmicrohttpd-dev libjose-dev libcurl4-openssl-dev python3-jwcrypto curl"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
