@@ -21,8 +21,8 @@ allowed_for() {
     src/store/*) echo "core store custos" ;;
     src/policy/*) echo "core policy custos" ;;
     src/sim/*) echo "core evidence crypto verify sim custos" ;;
-    src/service/*) echo "core crypto store tlog verify policy service custos" ;;
-    app/*) echo "core crypto store tlog verify policy sim service custos cli.h" ;;
+    src/broker/*) echo "core crypto store tlog verify policy broker custos" ;;
+    app/*) echo "core crypto store tlog verify policy sim broker custos cli.h" ;;
     *) echo "" ;;
     esac
 }
