@@ -41,6 +41,9 @@ typedef enum cs_code {
     CS_E_CRYPTO,
     CS_E_STORE,
     CS_E_INTERNAL,
+    /* state (storage and protocol) */
+    CS_E_NOT_FOUND, /* no such object, or it expired */
+    CS_E_CONFLICT,  /* already exists, stale version, or a single-use value already used */
     CS_E__COUNT
 } cs_code;
 

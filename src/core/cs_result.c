@@ -29,6 +29,8 @@ static const struct {
     [CS_E_CRYPTO] = { "crypto", "internal", "cryptographic library failure" },
     [CS_E_STORE] = { "store", "internal", "storage failure" },
     [CS_E_INTERNAL] = { "internal", "internal", "internal error" },
+    [CS_E_NOT_FOUND] = { "not_found", "state", "no such object" },
+    [CS_E_CONFLICT] = { "conflict", "state", "conflicts with the current state" },
 };
 
 const char *custos_code_name(cs_code code)
