@@ -54,3 +54,14 @@ void cs_freep(void *pp)
     free(*p);
     *p = NULL;
 }
+
+bool cs_ct_equal(const void *a, const void *b, size_t n)
+{
+    const volatile uint8_t *x = a;
+    const volatile uint8_t *y = b;
+    uint8_t d = 0;
+    for (size_t i = 0; i < n; i++) {
+        d |= (uint8_t)(x[i] ^ y[i]);
+    }
+    return d == 0;
+}

@@ -7,6 +7,7 @@
 #ifndef CS_CORE_MEM_H
 #define CS_CORE_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/cs_result.h"
@@ -25,6 +26,9 @@ void cs_free(void *p);
 /* Wipes then frees a buffer of len bytes. */
 void cs_free_wipe(void *p, size_t len);
 void cs_wipe(void *p, size_t len);
+
+/* Constant-time equality of two n-byte buffers (time depends on n only). */
+bool cs_ct_equal(const void *a, const void *b, size_t n);
 
 /* Cleanup helper for CS_AUTO on a plain heap pointer. */
 void cs_freep(void *pp);

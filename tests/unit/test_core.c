@@ -190,8 +190,24 @@ static void test_code_names(void)
     cs_diag_set(&d, CS_E_CHAIN, "second");
     EXPECT_EQ(d.code, CS_E_TCB);
     EXPECT_STR_EQ(d.msg, "first 1");
+    EXPECT_STR_EQ(custos_code_name(CS_E_NOT_FOUND), "not_found");
+    EXPECT_STR_EQ(custos_code_class(CS_E_CONFLICT), "state");
+}
+
+static void test_ct_equal(void)
+{
+    uint8_t a[33] = { 1, 2, 3 };
+    uint8_t b[33] = { 1, 2, 3 };
+    EXPECT_TRUE(cs_ct_equal(a, b, sizeof a));
+    EXPECT_TRUE(cs_ct_equal(a, b, 0));
+    for (size_t i = 0; i < sizeof a; i++) {
+        b[i] ^= 0x80;
+        EXPECT_TRUE(!cs_ct_equal(a, b, sizeof a));
+        b[i] ^= 0x80;
+    }
 }
 
 CS_TEST_MAIN(CS_TEST(test_cur_reads_and_bounds), CS_TEST(test_hex), CS_TEST(test_time),
              CS_TEST(test_json_member_span), CS_TEST(test_json_accessors),
-             CS_TEST(test_alloc_failure_injection), CS_TEST(test_code_names))
+             CS_TEST(test_alloc_failure_injection), CS_TEST(test_code_names),
+             CS_TEST(test_ct_equal))
