@@ -17,6 +17,11 @@
 
 int cmd_verify(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_admin(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 
 /* What `custos verify` was asked, with the evidence already read (NULL when absent). */
 struct verify_opts {

@@ -33,7 +33,8 @@ CS_RESULT cs_buf_append(struct cs_buf *b, const void *p, size_t n)
         if (b->len > 0) {
             memcpy(np, b->p, b->len);
         }
-        cs_free(b->p);
+        /* buffers carry secrets too (request bodies, plaintexts): no copy left behind */
+        cs_free_wipe(b->p, b->cap);
         b->p = np;
         b->cap = cap;
     }

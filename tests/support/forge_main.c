@@ -16,7 +16,7 @@
 
 #include "core/cs_mem.h"
 #include "core/cs_time.h"
-#include "dcap_forge.h"
+#include "sim/dcap_forge.h"
 
 #define EXIT_ERROR 2
 

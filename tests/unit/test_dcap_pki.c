@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Intel DCAP verification against our own test PKI (tests/support/dcap_forge).
+ * Intel DCAP verification against our own test PKI (src/sim/dcap_forge).
  *
  * Real Intel quotes and collateral take only the branches of Intel's production data:
  * every TCB level UpToDate, no revoked PCK, no expiring window. Here each test forges a
@@ -20,7 +20,7 @@
 #include "core/cs_time.h"
 #include "cs_test.h"
 #include "custos/dcap.h"
-#include "dcap_forge.h"
+#include "sim/dcap_forge.h"
 
 #define AT CS_FORGE_AT_DEFAULT
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * dcap_forge: mints a test PKI, Intel collateral and DCAP quotes (see dcap_forge.h).
+ * dcap_forge: mints a DCAP PKI, Intel-shaped collateral and quotes (see dcap_forge.h).
  *
  * Encoders only, the mirror image of src/evidence and src/crypto/sgx_pck.c: every
  * layout below is cited next to the code that writes it, from the same sources the
@@ -9,7 +9,7 @@
  * rather than through OpenSSL's generic ASN1_TYPE stacks, which are hard to build
  * without leaks; certificates, CRLs and signatures go through OpenSSL 3 (EVP, X509).
  */
-#include "dcap_forge.h"
+#include "sim/dcap_forge.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +38,7 @@
 #define DAY INT64_C(86400)
 #define SGX_OID_TEXT "1.2.840.113741.1.13.1"
 #define JSON_DOC_MAX (256u * 1024u)
+#define PEM_MAX (64u * 1024u) /* a key, a certificate or a chain of three */
 
 /* 1.2.840.113741.1.13.1 as DER content octets (X.690 8.19). */
 static const uint8_t SGX_OID_DER[] = { 0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01 };
@@ -62,6 +63,7 @@ static const char CN_PLATFORM_CA[] = "Intel SGX PCK Platform CA";
 static const char CN_PROCESSOR_CA[] = "Intel SGX PCK Processor CA";
 static const char CN_PCK_LEAF[] = "Intel SGX PCK Certificate";
 static const char CN_TCB_SIGNING[] = "Intel SGX TCB Signing";
+static const char ORG_OWN_ROOT[] = "custos development PKI, not Intel";
 
 /* Serial numbers: fixed, so that a CRL can name a certificate of any build. */
 enum {
@@ -377,6 +379,7 @@ struct doc_memos {
  */
 struct cs_forge_keys {
     EVP_PKEY *k[K_N];
+    X509 *root; /* pinned Root CA certificate, or NULL: each PKI mints its own */
     struct pki_memo pki[MEMO_N];
     size_t pki_next;
     struct doc_memos tcb_info;
@@ -408,6 +411,7 @@ void cs_forge_keys_free(struct cs_forge_keys *k)
     for (size_t i = 0; i < K_N; i++) {
         EVP_PKEY_free(k->k[i]);
     }
+    X509_free(k->root);
     for (size_t i = 0; i < MEMO_N; i++) {
         pki_memo_clear(&k->pki[i]);
         doc_memo_clear(&k->tcb_info.m[i]);
@@ -476,8 +480,11 @@ static cs_res sign_rs(EVP_PKEY *key, const uint8_t *data, size_t len, uint8_t rs
 
 /* ---- certificates and CRLs --------------------------------------------------------- */
 
-/* Subject names as Intel writes them (CN, O, L, ST, C). */
-static cs_res name_new(const char *cn, X509_NAME **out)
+/*
+ * Subject names as Intel writes them (CN, O, L, ST, C), or, with an organisation of our
+ * own (a pinned development root), just CN and O: nothing there may read as Intel's.
+ */
+static cs_res name_new(const char *cn, const char *org, X509_NAME **out)
 {
     static const char *const rest[][2] = {
         { "O", "Intel Corporation" }, { "L", "Santa Clara" }, { "ST", "CA" }, { "C", "US" }
@@ -487,6 +494,13 @@ static cs_res name_new(const char *cn, X509_NAME **out)
     CS_OSSL_ENSURE(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1,
                                               -1, 0) == 1,
                    CS_E_CRYPTO);
+    if (org != NULL) {
+        CS_OSSL_ENSURE(X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8,
+                                                  (const unsigned char *)org, -1, -1, 0) == 1,
+                       CS_E_CRYPTO);
+        *out = CS_MOVE(n);
+        return CS_SUCCESS;
+    }
     for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++) {
         CS_OSSL_ENSURE(X509_NAME_add_entry_by_txt(n, rest[i][0], MBSTRING_UTF8,
                                                   (const unsigned char *)rest[i][1], -1, -1,
@@ -525,6 +539,7 @@ static cs_res cert_sgx_ext(X509 *cert, const struct cs_forge_pck *pck)
 
 struct cert_spec {
     const char *cn;
+    const char *org; /* NULL: Intel's organisation, locality, state and country */
     long serial;
     struct cs_forge_window w;
     EVP_PKEY *key;        /* the subject's key (its public half is certified) */
@@ -542,7 +557,7 @@ static cs_res cert_new(const struct cert_spec *s, X509 **out)
     CS_AUTO(cs_x509_freep) X509 *x = X509_new();
     CS_OSSL_ENSURE(x != NULL, CS_E_NOMEM);
     CS_AUTO(name_freep) X509_NAME *name = NULL;
-    CS_TRY(name_new(s->cn, &name));
+    CS_TRY(name_new(s->cn, s->org, &name));
     CS_OSSL_ENSURE(X509_set_version(x, X509_VERSION_3) == 1, CS_E_CRYPTO);
     CS_OSSL_ENSURE(ASN1_INTEGER_set_int64(X509_get_serialNumber(x), s->serial) == 1, CS_E_CRYPTO);
     CS_OSSL_ENSURE(X509_set_subject_name(x, name) == 1, CS_E_CRYPTO);
@@ -685,23 +700,36 @@ static const char *or_default(const char *s, const char *dflt)
     return s != NULL ? s : dflt;
 }
 
+static const char CA_CONSTRAINTS_ROOT[] = "critical,CA:TRUE,pathlen:1";
+static const char CA_USAGE[] = "critical,keyCertSign,cRLSign";
+
+/* The self-signed Root CA of k (Intel's shape). */
+static struct cert_spec root_spec(const struct cs_forge_keys *k, const char *cn,
+                                  struct cs_forge_window w)
+{
+    return (struct cert_spec){
+        .cn = cn,
+        .serial = SERIAL_ROOT,
+        .w = w,
+        .key = k->k[K_ROOT],
+        .constraints = CA_CONSTRAINTS_ROOT,
+        .usage = CA_USAGE,
+    };
+}
+
 static cs_res pki_build(struct cs_forge_keys *k, const struct cs_forge_opts *o, struct pki *p)
 {
-    static const char ca_constraints_root[] = "critical,CA:TRUE,pathlen:1";
     static const char ca_constraints[] = "critical,CA:TRUE,pathlen:0";
-    static const char ca_usage[] = "critical,keyCertSign,cRLSign";
     static const char leaf_constraints[] = "critical,CA:FALSE";
     static const char leaf_usage[] = "critical,digitalSignature,nonRepudiation";
 
-    const struct cert_spec root = {
-        .cn = CN_ROOT,
-        .serial = SERIAL_ROOT,
-        .w = o->root,
-        .key = k->k[K_ROOT],
-        .constraints = ca_constraints_root,
-        .usage = ca_usage,
-    };
-    CS_TRY(cert_new(&root, &p->root));
+    const struct cert_spec root = root_spec(k, CN_ROOT, o->root);
+    if (k->root != NULL) {
+        CS_OSSL_ENSURE(X509_up_ref(k->root) == 1, CS_E_CRYPTO);
+        p->root = k->root; /* the pinned anchor */
+    } else {
+        CS_TRY(cert_new(&root, &p->root));
+    }
     struct cert_spec impostor = root; /* same name and window, another key */
     impostor.serial = SERIAL_IMPOSTOR_ROOT;
     impostor.key = k->k[K_IMPOSTOR_ROOT];
@@ -716,7 +744,7 @@ static cs_res pki_build(struct cs_forge_keys *k, const struct cs_forge_opts *o, 
         .issuer = o->is_impostor_root ? p->impostor_root : p->root,
         .issuer_key = o->is_impostor_root ? k->k[K_IMPOSTOR_ROOT] : k->k[K_ROOT],
         .constraints = ca_constraints,
-        .usage = ca_usage,
+        .usage = CA_USAGE,
     };
     CS_TRY(cert_new(&ca, &p->pck_ca));
 
@@ -991,7 +1019,8 @@ static cs_res signed_doc(struct doc_memos *memos, const char *key, const json_t 
     return CS_SUCCESS;
 }
 
-static EVP_PKEY *pick_key(struct cs_forge_keys *k, enum cs_forge_key which, enum key_id dflt)
+static EVP_PKEY *pick_key(const struct cs_forge_keys *k, enum cs_forge_key which,
+                          enum key_id dflt)
 {
     switch (which) {
     case CS_FORGE_KEY_OTHER:
@@ -1102,7 +1131,7 @@ static cs_res quote_signed_part(const struct cs_forge_opts *o, struct fbuf *b)
  * QE report, its PCK signature, QE auth data and the type-5 PCK chain
  * (sgx_quote_3.h sgx_ql_ecdsa_sig_data_t tail / the content of type 6 in v4 and v5).
  */
-static cs_res quote_qe_part(struct cs_forge_keys *k, const struct cs_forge_opts *o,
+static cs_res quote_qe_part(const struct cs_forge_keys *k, const struct cs_forge_opts *o,
                             const uint8_t att_xy[64], const struct cs_blob *pem, struct fbuf *b)
 {
     struct cs_sgx_report qe = o->qe_report;
@@ -1126,7 +1155,7 @@ static cs_res quote_qe_part(struct cs_forge_keys *k, const struct cs_forge_opts 
     return fbuf_put(b, pem->p, pem->len);
 }
 
-static cs_res quote_build(struct cs_forge_keys *k, const struct cs_forge_opts *o,
+static cs_res quote_build(const struct cs_forge_keys *k, const struct cs_forge_opts *o,
                           const struct cs_blob *pem, struct cs_blob *out)
 {
     CS_ENSURE(body_fits_version(o->version, o->body), CS_E_ARG);
@@ -1305,6 +1334,160 @@ struct custos_dcap_collateral_src cs_forge_case_src(const struct cs_forge_case *
         .root_ca_crl = bytes_of(&c->root_ca_crl),
         .trust_anchor = bytes_of(&c->trust_anchor),
     };
+}
+
+CS_RESULT cs_forge_quote_build(const struct cs_forge_keys *k, const struct cs_forge_opts *o,
+                               const struct cs_blob *pck_chain, struct cs_blob *out)
+{
+    CS_ENSURE(k != NULL && o != NULL && pck_chain != NULL && out != NULL, CS_E_ARG);
+    *out = (struct cs_blob){ 0 };
+    CS_ENSURE(pck_chain->p != NULL && pck_chain->len > 0 && pck_chain->len <= PEM_MAX, CS_E_ARG);
+    return quote_build(k, o, pck_chain, out);
+}
+
+/* ---- keys kept across processes ---------------------------------------------------- */
+
+static const enum key_id ROLE_KEY[CS_FORGE_N_ROLES] = {
+    [CS_FORGE_ROLE_ROOT] = K_ROOT,
+    [CS_FORGE_ROLE_PCK_CA] = K_PCK_CA,
+    [CS_FORGE_ROLE_PCK_LEAF] = K_PCK_LEAF,
+    [CS_FORGE_ROLE_TCB_SIGNING] = K_TCB_SIGNING,
+    [CS_FORGE_ROLE_ATTESTATION] = K_ATT,
+};
+
+CS_RESULT cs_forge_keys_export(const struct cs_forge_keys *k, enum cs_forge_role role,
+                               struct cs_blob *out)
+{
+    CS_ENSURE(k != NULL && out != NULL, CS_E_ARG);
+    *out = (struct cs_blob){ 0 };
+    CS_ENSURE((unsigned)role < CS_FORGE_N_ROLES, CS_E_ARG);
+    /* a secure-heap memory BIO: OpenSSL cleanses its buffer when it is freed */
+    CS_AUTO(bio_freep) BIO *bio = BIO_new(BIO_s_secmem());
+    CS_OSSL_ENSURE(bio != NULL, CS_E_NOMEM);
+    EVP_PKEY *key = k->k[ROLE_KEY[role]];
+    CS_OSSL_ENSURE(PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1,
+                   CS_E_CRYPTO);
+    char *data = NULL;
+    long n = BIO_get_mem_data(bio, &data);
+    CS_OSSL_ENSURE(n > 0 && data != NULL && (unsigned long)n <= PEM_MAX, CS_E_CRYPTO);
+    uint8_t *p = NULL;
+    CS_TRY(cs_alloc((size_t)n + 1, 1, (void **)&p)); /* zeroed: NUL-terminated */
+    memcpy(p, data, (size_t)n);
+    *out = (struct cs_blob){ p, (size_t)n };
+    return CS_SUCCESS;
+}
+
+/* A PEM passphrase callback that refuses: our key files are never encrypted, and
+ * OpenSSL's default callback would prompt on the terminal. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return 0;
+}
+
+/* One PEM private key that must be an EC P-256 key. */
+static cs_res p256_from_pem(const struct cs_blob *pem, EVP_PKEY **out)
+{
+    *out = NULL;
+    CS_ENSURE(pem->p != NULL && pem->len > 0, CS_E_FORMAT);
+    CS_ENSURE(pem->len <= PEM_MAX, CS_E_TOO_LARGE); /* also keeps the cast to int safe */
+    CS_AUTO(bio_freep) BIO *bio = BIO_new_mem_buf(pem->p, (int)pem->len);
+    CS_OSSL_ENSURE(bio != NULL, CS_E_NOMEM);
+    CS_AUTO(cs_evp_pkey_freep)
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+    CS_OSSL_ENSURE(key != NULL, CS_E_FORMAT);
+    CS_OSSL_ENSURE(EVP_PKEY_is_a(key, "EC") == 1, CS_E_FORMAT);
+    char group[32] = { 0 };
+    size_t group_len = 0;
+    CS_OSSL_ENSURE(EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                                  sizeof group, &group_len) == 1,
+                   CS_E_FORMAT);
+    CS_ENSURE(strcmp(group, "prime256v1") == 0, CS_E_FORMAT);
+    *out = CS_MOVE(key);
+    return CS_SUCCESS;
+}
+
+CS_RESULT cs_forge_keys_import(const struct cs_blob pem[CS_FORGE_N_ROLES],
+                               struct cs_forge_keys **out)
+{
+    CS_ENSURE(pem != NULL && out != NULL, CS_E_ARG);
+    *out = NULL;
+    CS_AUTO(keys_freep) struct cs_forge_keys *k = NULL;
+    CS_TRY(cs_alloc(1, sizeof *k, (void **)&k));
+    for (size_t r = 0; r < CS_FORGE_N_ROLES; r++) {
+        CS_TRY(p256_from_pem(&pem[r], &k->k[ROLE_KEY[r]]));
+    }
+    for (size_t i = 0; i < K_N; i++) {
+        if (k->k[i] == NULL) {
+            CS_TRY(p256_new(&k->k[i])); /* the spares: never kept */
+        }
+    }
+    *out = CS_MOVE(k);
+    return CS_SUCCESS;
+}
+
+/* Takes root (owned) as the anchor of every later PKI; forgets the PKIs built before. */
+static void root_pin(struct cs_forge_keys *k, X509 *root)
+{
+    X509_free(k->root);
+    k->root = root;
+    for (size_t i = 0; i < MEMO_N; i++) {
+        pki_memo_clear(&k->pki[i]);
+    }
+}
+
+CS_RESULT cs_forge_keys_pin_new_root(struct cs_forge_keys *k, const char *cn,
+                                     struct cs_forge_window w)
+{
+    CS_ENSURE(k != NULL, CS_E_ARG);
+    CS_ENSURE(cn == NULL || (cn[0] != '\0' && strlen(cn) < CN_MAX), CS_E_ARG);
+    struct cert_spec spec = root_spec(k, cn != NULL ? cn : CN_ROOT, w);
+    spec.org = cn != NULL ? ORG_OWN_ROOT : NULL;
+    CS_AUTO(cs_x509_freep) X509 *root = NULL;
+    CS_TRY(cert_new(&spec, &root));
+    root_pin(k, CS_MOVE(root));
+    return CS_SUCCESS;
+}
+
+CS_RESULT cs_forge_keys_pin_root_pem(struct cs_forge_keys *k, const struct cs_blob *pem)
+{
+    CS_ENSURE(k != NULL && pem != NULL, CS_E_ARG);
+    CS_ENSURE(pem->p != NULL && pem->len > 0, CS_E_FORMAT);
+    CS_ENSURE(pem->len <= PEM_MAX, CS_E_TOO_LARGE);
+    CS_AUTO(bio_freep) BIO *bio = BIO_new_mem_buf(pem->p, (int)pem->len);
+    CS_OSSL_ENSURE(bio != NULL, CS_E_NOMEM);
+    CS_AUTO(cs_x509_freep) X509 *root = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
+    CS_OSSL_ENSURE(root != NULL, CS_E_FORMAT);
+    char c = 0;
+    while (BIO_read(bio, &c, 1) == 1) { /* exactly one certificate: only white space follows */
+        CS_ENSURE(c == '\n' || c == '\r' || c == ' ' || c == '\t', CS_E_TRAILING);
+    }
+    EVP_PKEY *pub = X509_get0_pubkey(root);
+    CS_OSSL_ENSURE(pub != NULL, CS_E_FORMAT);
+    CS_OSSL_ENSURE(EVP_PKEY_eq(pub, k->k[K_ROOT]) == 1, CS_E_CHAIN);
+    switch (X509_verify(root, k->k[K_ROOT])) {
+    case 1:
+        break;
+    case 0:
+        cs_ossl_clear();
+        CS_FAIL(CS_E_CHAIN);
+    default:
+        cs_ossl_clear();
+        CS_FAIL(CS_E_CRYPTO);
+    }
+    root_pin(k, CS_MOVE(root));
+    return CS_SUCCESS;
+}
+
+CS_RESULT cs_forge_keys_root_pem(const struct cs_forge_keys *k, struct cs_blob *out)
+{
+    CS_ENSURE(k != NULL && out != NULL, CS_E_ARG);
+    *out = (struct cs_blob){ 0 };
+    CS_ENSURE(k->root != NULL, CS_E_ARG);
+    return pem_blob(&k->root, 1, out);
 }
 
 /* ---- defaults --------------------------------------------------------------------- */

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * dcap_forge: a test PKI of our own that mints well-formed Intel DCAP evidence.
+ * dcap_forge: a PKI of our own that mints well-formed Intel DCAP evidence.
  *
  * Real Intel collateral reaches only the branches that Intel's production data happens
- * to take. This library generates, at test time and with OpenSSL, every piece a DCAP
- * verifier consumes, each one configurable so that a test can steer verification into
- * one specific branch (a revoked leaf, a TCB level with a given status, a window one
- * second too early, a certification data type we do not support...):
+ * to take. This library generates, with OpenSSL, every piece a DCAP verifier consumes,
+ * each one configurable so that a test can steer verification into one specific branch
+ * (a revoked leaf, a TCB level with a given status, a window one second too early, a
+ * certification data type we do not support...):
  *
- *   "Intel SGX Root CA" (self-signed)
+ *   "Intel SGX Root CA" (self-signed; or a pinned root of another name)
  *     +-- "Intel SGX PCK Platform CA" (or Processor CA)
  *     |     +-- "Intel SGX PCK Certificate", with the SGX extension
  *     |     +-- PCK CRL
@@ -19,17 +19,24 @@
  *
  * Layouts: Intel sgx_quote_3.h / sgx_quote_4.h / sgx_quote_5.h (quotes), Intel PCS API v4
  * (TCB Info, Enclave Identity), Intel SGX PCK Certificate and CRL Profile (extension,
- * names); see ../shared/testdata/evidence/FORMATS.md section 1. Nothing is committed:
- * keys are fresh per process, so no private key ever lands in the repository.
+ * names); see ../shared/testdata/evidence/FORMATS.md section 1.
+ *
+ * Two users: the unit tests and custos-testpki, whose keys are fresh per process (no
+ * private key ever lands in the repository), and the development attester
+ * (dev_attester.h), which keeps its keys and a pinned Root CA certificate in a data
+ * directory (cs_forge_keys_export / _import / _pin_root_pem) so that one development
+ * trust anchor survives restarts. Nothing here is an Intel key: evidence minted here
+ * verifies only against this PKI's own anchor.
  *
  * Usage: cs_forge_keys_new once; per case, cs_forge_opts_init (a default that verifies
- * UpToDate at opts.at), change the fields the test is about, cs_forge_case_build, then
+ * UpToDate at opts.at), change the fields the case is about, cs_forge_case_build, then
  * hand cs_forge_case_src() to custos_dcap_collateral_new and case.quote to
- * custos_dcap_verify. Test support code: it aborts nothing and returns cs_res, but it
- * is not hardened against hostile options (arrays are bounded by the _MAX below).
+ * custos_dcap_verify. Options come from our own code, never from the network: they are
+ * checked for consistency (arrays are bounded by the _MAX below), not hardened against
+ * hostile values.
  */
-#ifndef CS_TESTS_DCAP_FORGE_H
-#define CS_TESTS_DCAP_FORGE_H
+#ifndef CS_SIM_DCAP_FORGE_H
+#define CS_SIM_DCAP_FORGE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -48,11 +55,18 @@
 /* 2025-01-01T00:00:00Z: the default verification instant of the unit tests. */
 #define CS_FORGE_AT_DEFAULT INT64_C(1735689600)
 
+/* A validity period, inclusive at both ends (X.509 notBefore/notAfter, CRL
+ * thisUpdate/nextUpdate, issueDate/nextUpdate of the JSON documents). */
+struct cs_forge_window {
+    int64_t not_before;
+    int64_t not_after;
+};
+
 /*
- * The keys of the test PKI: generated once (P-256), reused by any number of cases. They
- * also remember the recent certificates, CRLs and signed documents made with them, so that
- * cases with equal collateral options get byte-identical collateral (ECDSA signatures
- * are randomised otherwise). Not for concurrent use.
+ * The keys of the PKI (P-256), reused by any number of cases. They also remember the
+ * recent certificates, CRLs and signed documents made with them, so that cases with equal
+ * collateral options get byte-identical collateral (ECDSA signatures are randomised
+ * otherwise). Not for concurrent use, except cs_forge_quote_build, which only reads them.
  */
 struct cs_forge_keys; /* opaque; heap object: cs_forge_keys_free */
 
@@ -60,18 +74,56 @@ struct cs_forge_keys; /* opaque; heap object: cs_forge_keys_free */
 CS_RESULT cs_forge_keys_new(struct cs_forge_keys **out);
 void cs_forge_keys_free(struct cs_forge_keys *k);
 
+/* The keys a deployment keeps; the spare keys that only tests use are not among them. */
+enum cs_forge_role {
+    CS_FORGE_ROLE_ROOT = 0,
+    CS_FORGE_ROLE_PCK_CA,
+    CS_FORGE_ROLE_PCK_LEAF,
+    CS_FORGE_ROLE_TCB_SIGNING,
+    CS_FORGE_ROLE_ATTESTATION, /* signs the quotes (the QE's attestation key) */
+    CS_FORGE_N_ROLES
+};
+
+/*
+ * The private key of `role` as unencrypted PKCS#8 PEM ("BEGIN PRIVATE KEY"). A secret:
+ * on CS_OK the caller wipes out->p (cs_wipe over out->len) before cs_blob_clear.
+ * CS_E_ARG for an unknown role, CS_E_CRYPTO/CS_E_NOMEM otherwise.
+ */
+CS_RESULT cs_forge_keys_export(const struct cs_forge_keys *k, enum cs_forge_role role,
+                               struct cs_blob *out);
+
+/*
+ * Keys made of the PEM private keys of every role (PKCS#8 or SEC1, unencrypted; each
+ * must be a P-256 key, else CS_E_FORMAT); the spare keys are generated afresh. No root
+ * is pinned yet. Ownership: on CS_OK *out is the caller's.
+ */
+CS_RESULT cs_forge_keys_import(const struct cs_blob pem[CS_FORGE_N_ROLES],
+                               struct cs_forge_keys **out);
+
+/*
+ * Mints a self-signed Root CA certificate for the root key, named CN=`cn`, O="custos
+ * development PKI, not Intel" (cn NULL: Intel's full name), valid over w, and pins it:
+ * every later case carries this very certificate (opts.root is then ignored), so its
+ * bytes stay the trust anchor. CS_E_ARG for a bad name, CS_E_CRYPTO otherwise.
+ */
+CS_RESULT cs_forge_keys_pin_new_root(struct cs_forge_keys *k, const char *cn,
+                                     struct cs_forge_window w);
+
+/*
+ * Pins the Root CA certificate in pem (exactly one certificate, PEM), which must be
+ * self-signed by the root key: CS_E_FORMAT when it does not parse, CS_E_CHAIN when its
+ * key is not the root key or its self-signature does not verify.
+ */
+CS_RESULT cs_forge_keys_pin_root_pem(struct cs_forge_keys *k, const struct cs_blob *pem);
+
+/* The pinned Root CA certificate as PEM (owned, NUL-terminated). CS_E_ARG when none. */
+CS_RESULT cs_forge_keys_root_pem(const struct cs_forge_keys *k, struct cs_blob *out);
+
 /* Which key signs a piece. DEFAULT is the right one for that piece. */
 enum cs_forge_key {
     CS_FORGE_KEY_DEFAULT = 0,
     CS_FORGE_KEY_OTHER,    /* a spare P-256 key nobody certifies */
     CS_FORGE_KEY_PCK_LEAF, /* the PCK leaf key: a real Intel key, but for another role */
-};
-
-/* A validity period, inclusive at both ends (X.509 notBefore/notAfter, CRL
- * thisUpdate/nextUpdate, issueDate/nextUpdate of the JSON documents). */
-struct cs_forge_window {
-    int64_t not_before;
-    int64_t not_after;
 };
 
 /* The SGX extension of the PCK leaf (OID 1.2.840.113741.1.13.1, FORMATS.md 1.4). */
@@ -197,7 +249,7 @@ struct cs_forge_case {
     struct cs_blob qe_identity_chain;
     struct cs_blob pck_crl;      /* DER */
     struct cs_blob root_ca_crl;  /* DER */
-    struct cs_blob trust_anchor; /* PEM: the (real) Root CA */
+    struct cs_blob trust_anchor; /* PEM: the (real, or pinned) Root CA */
     struct cs_blob pck_chain;    /* PEM carried in the quote: leaf, CA, root */
     int64_t at;
     bool is_tdx;
@@ -211,6 +263,16 @@ struct cs_forge_case {
 CS_RESULT cs_forge_case_build(struct cs_forge_keys *k, const struct cs_forge_opts *o,
                               struct cs_forge_case *out);
 void cs_forge_case_clear(struct cs_forge_case *c);
+
+/*
+ * The quote alone, for collateral built before with the same keys: pck_chain is the PEM
+ * chain (leaf, CA, root) of that earlier case, carried in the quote as certification
+ * data. Only reads k (no memo is touched), so several threads may call it at once on one
+ * k, provided nothing else uses k meanwhile. Ownership: on CS_OK *out is the caller's
+ * (NUL-terminated past len). CS_E_ARG for inconsistent options, CS_E_CRYPTO/CS_E_NOMEM.
+ */
+CS_RESULT cs_forge_quote_build(const struct cs_forge_keys *k, const struct cs_forge_opts *o,
+                               const struct cs_blob *pck_chain, struct cs_blob *out);
 
 /* The collateral of a case as custos_dcap_collateral_new takes it (views into c). */
 struct custos_dcap_collateral_src cs_forge_case_src(const struct cs_forge_case *c);
