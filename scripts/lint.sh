@@ -22,9 +22,10 @@ allowed_for() {
     src/store/*) echo "core store custos" ;;
     src/policy/*) echo "core policy custos" ;;
     src/net/*) echo "core net custos" ;;
+    src/client/*) echo "core crypto tlog net sim client custos" ;;
     src/sim/*) echo "core evidence crypto verify sim custos" ;;
     src/broker/*) echo "core crypto store tlog verify policy broker custos" ;;
-    app/*) echo "core crypto store tlog verify policy sim broker net custos cli.h" ;;
+    app/*) echo "core crypto store tlog verify policy sim broker net client custos cli.h" ;;
     *) echo "" ;;
     esac
 }

@@ -22,6 +22,9 @@ int cmd_audit(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+#ifdef CS_HAVE_AGENT
+int cmd_agent(int argc, char **argv);
+#endif
 
 /* What `custos verify` was asked, with the evidence already read (NULL when absent). */
 struct verify_opts {

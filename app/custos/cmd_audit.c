@@ -54,7 +54,7 @@ struct audit_opts {
 };
 
 struct tally {
-    uint64_t by_type[6];
+    uint64_t by_type[8];
     uint64_t problems;
     uint64_t development;
 };
@@ -126,8 +126,9 @@ static cs_res save_state(const char *path, uint64_t size, const uint8_t root[H])
 
 static int type_slot(const char *type)
 {
-    static const char *const types[] = { "auth", "attest", "release", "deny", "admin", "key" };
-    for (int i = 0; i < 6; i++) {
+    static const char *const types[] = { "auth",  "attest", "release", "deny",
+                                         "admin", "key",    "state",   "token" };
+    for (int i = 0; i < 8; i++) {
         if (strcmp(type, types[i]) == 0) {
             return i;
         }

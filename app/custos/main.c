@@ -17,6 +17,7 @@ static void usage(FILE *f)
           "  audit    verify a broker's audit log: checkpoint, consistency, every record\n"
           "  fetch    attest to a broker (KBS) and fetch a resource, as a guest does\n"
           "  sim      the development TDX attester: init, quote, kbs-attest (no hardware)\n"
+          "  agent    the agent client: attest, resources, attested state, tokens\n"
           "\n"
           "custos <command> --help shows the options of a command.\n",
           f);
@@ -49,6 +50,11 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "sim") == 0) {
         return cmd_sim(argc - 1, argv + 1);
     }
+#ifdef CS_HAVE_AGENT
+    if (strcmp(argv[1], "agent") == 0) {
+        return cmd_agent(argc - 1, argv + 1);
+    }
+#endif
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         return CLI_OK;

@@ -35,7 +35,7 @@ CS_RESULT cs_audit_append(struct cs_log *log, bool is_development, int64_t now, 
 /* Members each record type must carry (beyond v, type, time). */
 static const struct {
     const char *type;
-    const char *members[6];
+    const char *members[7];
 } schema[] = {
     { "auth", { "session", "tee", "outcome", NULL } },
     { "attest", { "session", "tee", "outcome", "evidence_sha256", "policy", NULL } },
@@ -43,6 +43,8 @@ static const struct {
     { "deny", { "action", "resource", "reason", NULL } },
     { "admin", { "actor", "op", "target", NULL } },
     { "key", { "event", NULL } },
+    { "state", { "session", "op", "object", "version", "ciphertext_sha256", NULL } },
+    { "token", { "session", "audience", "jti", "attest_index", NULL } },
 };
 
 CS_RESULT cs_audit_parse(const uint8_t *entry, size_t len, json_t **rec, const char **type)

@@ -348,7 +348,9 @@ static cs_res open_parts(struct cs_broker *b)
     }
     CS_TRY(cs_bstore_sqlite_open(c->store_path, &b->store));
     struct custos_diag diag = { 0 };
-    cs_res r = cs_keyprov_file_open(c->root_key_file, c->create_keys, &b->kek, &diag);
+    /* create only what is missing: a restart of a development broker reuses its keys */
+    bool is_new_kek = c->create_keys && access(c->root_key_file, F_OK) != 0;
+    cs_res r = cs_keyprov_file_open(c->root_key_file, is_new_kek, &b->kek, &diag);
     if (!cs_ok(r)) {
         cs_blog(CS_BLOG_ERROR, "keys", "root key %s: %s", c->root_key_file, diag.msg);
         return r;
@@ -408,6 +410,7 @@ CS_RESULT cs_broker_open(const struct cs_broker_config *c, struct cs_broker **ou
     pthread_mutex_init(&b->policy_mu, NULL);
     pthread_mutex_init(&b->reload_mu, NULL);
     pthread_mutex_init(&b->admin_mu, NULL);
+    pthread_mutex_init(&b->state_mu, NULL);
     pthread_mutex_init(&b->expire_mu, NULL);
     cs_res r = open_parts(b);
     if (!cs_ok(r)) {
@@ -445,6 +448,7 @@ void cs_broker_close(struct cs_broker *b)
     cs_ratelimit_free(b->resource_limit);
     pthread_mutex_destroy(&b->reload_mu);
     pthread_mutex_destroy(&b->admin_mu);
+    pthread_mutex_destroy(&b->state_mu);
     pthread_mutex_destroy(&b->expire_mu);
     cs_metrics_free(b->metrics);
     pthread_mutex_destroy(&b->policy_mu);
@@ -530,6 +534,14 @@ static enum cs_route dispatch(struct cs_broker *b, const struct cs_http_req *req
         cs_admin_route(b, req, rest, resp);
         return CS_ROUTE_ADMIN;
     }
+    if (starts(p, "/custos/v1/state/", &rest)) {
+        cs_state_route(b, req, rest, resp);
+        return CS_ROUTE_STATE;
+    }
+    if (strcmp(p, "/custos/v1/token") == 0 && is_post) {
+        cs_token_route(b, req, resp);
+        return CS_ROUTE_TOKEN;
+    }
     if (starts(p, "/custos/v1/log/", &rest) && is_get) {
         cs_logapi_route(b, req, rest, resp);
         return CS_ROUTE_LOG;
@@ -563,6 +575,12 @@ size_t cs_broker_body_limit(void *ctx, const char *method, const char *path)
     if ((strcmp(method, "PUT") == 0 || strcmp(method, "POST") == 0)
         && strncmp(path, "/custos/v1/admin/", 17) == 0) {
         return CS_HTTP_BODY_MAX;
+    }
+    if (strcmp(method, "PUT") == 0 && strncmp(path, "/custos/v1/state/", 17) == 0) {
+        return CS_HTTP_BODY_MAX;
+    }
+    if (strcmp(method, "POST") == 0 && strcmp(path, "/custos/v1/token") == 0) {
+        return 4096;
     }
     return 0;
 }

@@ -47,6 +47,7 @@ struct cs_broker {
     struct cs_ratelimit *resource_limit; /* per session or token */
     pthread_mutex_t reload_mu;           /* one policy reload at a time */
     pthread_mutex_t admin_mu;            /* one admin change at a time (logged first) */
+    pthread_mutex_t state_mu;            /* one state version at a time (logged first) */
     pthread_mutex_t expire_mu;
     double next_expire;                  /* monotonic seconds: next purge of old sessions */
     struct custos_dcap_collateral *dcap;
@@ -86,6 +87,11 @@ bool cs_broker_resource_allowed(struct cs_broker *b, const char *who);
 /* Monotonic seconds. */
 double cs_broker_mono(void);
 
+struct cs_session;
+/* The session named by the request's kbs-session-id cookie, unexpired (CS_E_NOT_FOUND). */
+CS_RESULT cs_broker_session_of(struct cs_broker *b, const struct cs_http_req *req, int64_t now,
+                               struct cs_session *s);
+
 /* Routes. */
 void cs_kbs_auth(struct cs_broker *b, const struct cs_http_req *req, struct cs_http_resp *resp);
 void cs_kbs_attest(struct cs_broker *b, const struct cs_http_req *req, struct cs_http_resp *resp);
@@ -93,6 +99,9 @@ void cs_kbs_resource(struct cs_broker *b, const struct cs_http_req *req, const c
                      struct cs_http_resp *resp);
 void cs_admin_route(struct cs_broker *b, const struct cs_http_req *req, const char *sub,
                     struct cs_http_resp *resp);
+void cs_state_route(struct cs_broker *b, const struct cs_http_req *req, const char *object,
+                    struct cs_http_resp *resp);
+void cs_token_route(struct cs_broker *b, const struct cs_http_req *req, struct cs_http_resp *resp);
 void cs_logapi_route(struct cs_broker *b, const struct cs_http_req *req, const char *sub,
                      struct cs_http_resp *resp);
 

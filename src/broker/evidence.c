@@ -17,6 +17,7 @@
 #include "custos/snp.h"
 #endif
 #include "custos/verdict.h"
+#include "verify/verdict.h"
 #include "policy/policy.h"
 
 void cs_evidence_clear(struct cs_evidence *ev)
@@ -59,8 +60,9 @@ static cs_res decode_quote(const json_t *primary, struct cs_evidence *ev)
     const char *q = NULL;
     size_t qlen = 0;
     CS_TRY(cs_json_get_str(primary, "quote", CS_EVIDENCE_MAX * 4 / 3 + 4, &q, &qlen));
-    CS_TRY(cs_alloc(1, CS_EVIDENCE_MAX, (void **)&ev->evidence));
-    CS_TRY(cs_b64_decode(q, qlen, false, ev->evidence, CS_EVIDENCE_MAX, &ev->evidence_len));
+    size_t cap = qlen / 4 * 3 + 3; /* what qlen base64 characters can hold */
+    CS_TRY(cs_alloc(1, cap, (void **)&ev->evidence));
+    CS_TRY(cs_b64_decode(q, qlen, false, ev->evidence, cap, &ev->evidence_len));
     return CS_SUCCESS;
 }
 
@@ -146,8 +148,7 @@ CS_RESULT cs_evidence_verify(struct cs_broker *b, const char *tee, const json_t 
                    ? (cs_res){ .code = CS_E_FORMAT }
                    : r;
     }
-    char *text = NULL;
-    r = custos_verdict_to_json(v, 0, &text);
+    r = cs_verdict_json(v, &ev->verdict);
     ev->is_verified = custos_verdict_is_verified(v);
     ev->code = custos_verdict_code(v);
     if (ev->is_verified && strcmp(custos_verdict_platform(v), tee) != 0) {
@@ -157,11 +158,7 @@ CS_RESULT cs_evidence_verify(struct cs_broker *b, const char *tee, const json_t 
     }
     const char *tcb = custos_verdict_tcb_status(v);
     snprintf(ev->tcb_status, sizeof ev->tcb_status, "%s", tcb != NULL ? tcb : "");
-    custos_verdict_free(v);
-    CS_TRY(r);
-    r = cs_json_load((struct cs_cur){ .p = (const uint8_t *)text, .left = strlen(text) },
-                     4u << 20, &ev->verdict);
-    custos_free(text);
+    custos_verdict_free(v); /* the json holds its own references to the claims */
     CS_TRY(r);
     ev->is_debug = json_is_true(json_object_get(json_object_get(ev->verdict, "claims"), "debug"));
     if (!ev->is_verified) {

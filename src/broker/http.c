@@ -93,6 +93,11 @@ static const char *header(struct MHD_Connection *c, const char *name)
     return v;
 }
 
+const char *cs_http_header(const struct cs_http_req *req, const char *name)
+{
+    return req->conn != NULL ? header(req->conn, name) : NULL;
+}
+
 const char *cs_http_arg(const struct cs_http_req *req, const char *key)
 {
     if (req->conn == NULL) {

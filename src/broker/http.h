@@ -53,6 +53,9 @@ void cs_http_resp_clear(struct cs_http_resp *r);
 /* Adds a response header (value truncated to fit is refused: CS_E_TOO_LARGE). */
 CS_RESULT cs_http_resp_header(struct cs_http_resp *r, const char *name, const char *value);
 
+/* Any request header (NULL if absent or over CS_HTTP_HEADER_MAX bytes, or in unit tests). */
+const char *cs_http_header(const struct cs_http_req *req, const char *name);
+
 /* A query argument of the request (NULL if absent or over CS_HTTP_HEADER_MAX bytes). */
 const char *cs_http_arg(const struct cs_http_req *req, const char *key);
 

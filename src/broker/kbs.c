@@ -160,8 +160,8 @@ void cs_kbs_auth(struct cs_broker *b, const struct cs_http_req *req, struct cs_h
 /* ---- session lookup --------------------------------------------------------------- */
 
 /* The session named by the request's cookie, unexpired. */
-static cs_res request_session(struct cs_broker *b, const struct cs_http_req *req, int64_t now,
-                              struct cs_session *s)
+CS_RESULT cs_broker_session_of(struct cs_broker *b, const struct cs_http_req *req, int64_t now,
+                               struct cs_session *s)
 {
     char id[64];
     CS_TRY(cs_http_cookie(req->cookie, COOKIE_NAME, id, sizeof id));
@@ -298,7 +298,7 @@ void cs_kbs_attest(struct cs_broker *b, const struct cs_http_req *req, struct cs
 {
     int64_t now = cs_time_now();
     struct cs_session s = { 0 };
-    if (!cs_ok(request_session(b, req, now, &s))) {
+    if (!cs_ok(cs_broker_session_of(b, req, now, &s))) {
         cs_broker_error(resp, 401, "UnAuthenticated", "missing or expired session");
         return;
     }
@@ -469,7 +469,7 @@ static cs_res requester_from_request(struct cs_broker *b, const struct cs_http_r
                                &q->tee_pubkey, &q->attest_index);
     }
     struct cs_session s = { 0 };
-    cs_res r = request_session(b, req, now, &s);
+    cs_res r = cs_broker_session_of(b, req, now, &s);
     if (cs_ok(r) && (s.state != CS_SESSION_ATTESTED || s.attest_index < 0)) {
         r = (cs_res){ .code = CS_E_NOT_FOUND };
     }

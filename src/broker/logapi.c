@@ -5,6 +5,7 @@
  *   entry/<i>                           the record at index i (JCS JSON)
  *   proof/inclusion?index=I&size=N      {"index","size","leaf_hash","root","proof":[hex]}
  *   proof/consistency?old=M&new=N       {"old","new","old_root","new_root","proof":[hex]}
+ *   tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>]   C2SP tlog-tiles
  * Public by design: records hold no secret, and auditors need no credential to check them.
  */
 #include <errno.h>
@@ -141,6 +142,78 @@ static void consistency(struct cs_broker *b, const struct cs_http_req *req,
                              hex_json(new_root), "proof", proof_json(proof, n)));
 }
 
+/*
+ * "<N>[.p/<W>]" of a tile path: N as C2SP writes it (groups of three digits, all but the
+ * last prefixed with 'x': x001/x234/067), W in 1..255 for a partial tile (else 256).
+ */
+static bool parse_tile_index(const char *p, uint64_t *n, unsigned *width)
+{
+    uint64_t v = 0;
+    unsigned groups = 0;
+    for (;;) {
+        bool is_x = *p == 'x';
+        p += is_x;
+        if (!(p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0'
+              && p[2] <= '9')
+            || groups == 7) {
+            return false;
+        }
+        v = v * 1000 + (uint64_t)((p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0'));
+        p += 3;
+        groups++;
+        if (!is_x) {
+            break;
+        }
+        if (*p++ != '/') {
+            return false;
+        }
+    }
+    *n = v;
+    *width = 256;
+    if (*p == '\0') {
+        return true;
+    }
+    if (strncmp(p, ".p/", 3) != 0) {
+        return false;
+    }
+    uint64_t w = 0;
+    if (!parse_u64(p + 3, &w) || w == 0 || w > 255 || p[3] == '0') {
+        return false;
+    }
+    *width = (unsigned)w;
+    return true;
+}
+
+/* tile/<L>/<N>[.p/<W>] and tile/entries/<N>[.p/<W>] (C2SP tlog-tiles). */
+static void tile(struct cs_broker *b, const char *p, struct cs_http_resp *resp)
+{
+    bool is_entries = strncmp(p, "entries/", 8) == 0;
+    unsigned L = 0;
+    if (!is_entries) {
+        if (!(p[0] >= '0' && p[0] <= '7' && p[1] == '/')) {
+            cs_broker_error(resp, 404, "NotFound", "no such tile");
+            return;
+        }
+        L = (unsigned)(p[0] - '0');
+    }
+    uint64_t n = 0;
+    unsigned width = 0;
+    if (!parse_tile_index(p + (is_entries ? 8 : 2), &n, &width)) {
+        cs_broker_error(resp, 404, "NotFound", "no such tile");
+        return;
+    }
+    cs_res r = is_entries ? cs_log_entry_bundle(b->log, n, width, &resp->body)
+                          : cs_log_tile(b->log, L, n, width, &resp->body);
+    if (!cs_ok(r)) {
+        cs_http_resp_clear(resp);
+        cs_broker_error(resp, r.code == CS_E_NOT_FOUND || r.code == CS_E_ARG ? 404 : 500,
+                        "NotFound", "no such tile");
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "application/octet-stream";
+}
+
 void cs_logapi_route(struct cs_broker *b, const struct cs_http_req *req, const char *sub,
                      struct cs_http_resp *resp)
 {
@@ -152,6 +225,8 @@ void cs_logapi_route(struct cs_broker *b, const struct cs_http_req *req, const c
         inclusion(b, req, resp);
     } else if (strcmp(sub, "proof/consistency") == 0) {
         consistency(b, req, resp);
+    } else if (strncmp(sub, "tile/", 5) == 0) {
+        tile(b, sub + 5, resp);
     } else {
         cs_broker_error(resp, 404, "NotFound", "no such log route");
     }

@@ -41,7 +41,7 @@ struct cs_metrics {
 static const char *const route_names[CS_ROUTE__COUNT] = {
     [CS_ROUTE_AUTH] = "auth",   [CS_ROUTE_ATTEST] = "attest", [CS_ROUTE_RESOURCE] = "resource",
     [CS_ROUTE_ADMIN] = "admin", [CS_ROUTE_LOG] = "log",       [CS_ROUTE_TOKEN] = "token",
-    [CS_ROUTE_HEALTH] = "health", [CS_ROUTE_OTHER] = "other",
+    [CS_ROUTE_HEALTH] = "health", [CS_ROUTE_STATE] = "state", [CS_ROUTE_OTHER] = "other",
 };
 
 const char *cs_route_name(enum cs_route r)

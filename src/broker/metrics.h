@@ -20,6 +20,7 @@ enum cs_route {
     CS_ROUTE_ADMIN,
     CS_ROUTE_LOG,
     CS_ROUTE_TOKEN,
+    CS_ROUTE_STATE,
     CS_ROUTE_HEALTH,
     CS_ROUTE_OTHER,
     CS_ROUTE__COUNT

@@ -72,6 +72,15 @@ CS_RESULT cs_tee_key_thumbprint(const struct cs_tee_key *k, uint8_t out[CS_JWK_T
                                 char b64[CS_JWK_THUMBPRINT_B64_LEN]);
 
 /*
+ * Proof of possession (docs/state.md): verifies a JWS-style raw R || S ECDSA signature by
+ * the TEE key over msg — ES256 for P-256, ES384 for P-384, ES512 for P-521 (the hash goes
+ * with the curve). RSA TEE keys cannot sign here: CS_E_UNSUPPORTED. CS_E_SIGNATURE when the
+ * signature does not verify or has the wrong length.
+ */
+CS_RESULT cs_tee_key_verify(const struct cs_tee_key *k, const uint8_t *msg, size_t len,
+                            const uint8_t *sig, size_t sig_len);
+
+/*
  * Encrypts pt (len <= CS_JWE_PLAINTEXT_MAX) to k as a flattened JWE JSON text
  *   {"protected":…,"encrypted_key":…,"iv":…,"ciphertext":…,"tag":…}
  * with enc A256GCM and AAD = ASCII(BASE64URL(UTF8(protected header))). The protected

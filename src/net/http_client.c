@@ -11,6 +11,10 @@
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+struct cs_httpc_conn {
+    CURL *curl;
+};
+
 static void global_init(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -54,7 +58,59 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     size_t len = size * n;
     header_value(p, len, "Set-Cookie", r->set_cookie, sizeof r->set_cookie);
     header_value(p, len, "X-Custos-Log-Index", r->log_index, sizeof r->log_index);
+    header_value(p, len, "Content-Type", r->content_type, sizeof r->content_type);
     return len;
+}
+
+CS_RESULT cs_httpc_conn_new(struct cs_httpc_conn **out)
+{
+    CS_ENSURE(out != NULL, CS_E_ARG);
+    *out = NULL;
+    pthread_once(&once, global_init);
+    struct cs_httpc_conn *c = NULL;
+    CS_TRY(cs_alloc(1, sizeof *c, (void **)&c));
+    c->curl = curl_easy_init();
+    if (c->curl == NULL) {
+        cs_free(c);
+        CS_FAIL(CS_E_NOMEM);
+    }
+    *out = c;
+    return CS_SUCCESS;
+}
+
+void cs_httpc_conn_free(struct cs_httpc_conn *c)
+{
+    if (c != NULL) {
+        curl_easy_cleanup(c->curl);
+        cs_free(c);
+    }
+}
+
+/* An extra header line: bounded, and no CR, LF or NUL that could smuggle another header. */
+static bool header_ok(const char *h)
+{
+    size_t n = strnlen(h, CS_HTTPC_HEADER_LEN_MAX);
+    return n > 0 && n < CS_HTTPC_HEADER_LEN_MAX && strpbrk(h, "\r\n") == NULL
+           && strchr(h, ':') != NULL;
+}
+
+static struct curl_slist *extra_headers(const struct cs_httpc_req *req, struct curl_slist *hdrs,
+                                        bool *is_ok)
+{
+    size_t n = 0;
+    for (const char *const *h = req->headers; h != NULL && *h != NULL; h++, n++) {
+        if (n >= CS_HTTPC_HEADERS_MAX || !header_ok(*h)) {
+            *is_ok = false;
+            return hdrs;
+        }
+        struct curl_slist *next = curl_slist_append(hdrs, *h);
+        if (next == NULL) {
+            *is_ok = false;
+            return hdrs;
+        }
+        hdrs = next;
+    }
+    return hdrs;
 }
 
 CS_RESULT cs_httpc_do(const struct cs_httpc_req *req, struct cs_httpc_resp *resp)
@@ -62,7 +118,13 @@ CS_RESULT cs_httpc_do(const struct cs_httpc_req *req, struct cs_httpc_resp *resp
     pthread_once(&once, global_init);
     memset(resp, 0, sizeof *resp);
     cs_buf_init(&resp->body, CS_HTTPC_RESPONSE_MAX);
-    CURL *c = curl_easy_init();
+    CURL *c = NULL;
+    if (req->conn != NULL) {
+        c = req->conn->curl;
+        curl_easy_reset(c); /* options go, the connection cache stays */
+    } else {
+        c = curl_easy_init();
+    }
     CS_ENSURE(c != NULL, CS_E_NOMEM);
     struct curl_slist *hdrs = NULL;
     char line[1024];
@@ -77,6 +139,7 @@ CS_RESULT cs_httpc_do(const struct cs_httpc_req *req, struct cs_httpc_resp *resp
         snprintf(line, sizeof line, "Content-Type: %s", req->content_type);
         hdrs = curl_slist_append(hdrs, line);
     }
+    hdrs = extra_headers(req, hdrs, &is_ok);
     hdrs = curl_slist_append(hdrs, "Expect:");
     curl_easy_setopt(c, CURLOPT_URL, req->url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
@@ -89,6 +152,13 @@ CS_RESULT cs_httpc_do(const struct cs_httpc_req *req, struct cs_httpc_resp *resp
     curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     if (req->cacert != NULL) {
         curl_easy_setopt(c, CURLOPT_CAINFO, req->cacert);
+    }
+    if (req->pin != NULL) {
+        is_ok &= curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, req->pin) == CURLE_OK;
+        if (req->cacert == NULL) { /* the pin is the trust anchor: no chain to check */
+            curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+            curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
     }
     if (req->cookie != NULL) {
         curl_easy_setopt(c, CURLOPT_COOKIE, req->cookie);
@@ -106,7 +176,11 @@ CS_RESULT cs_httpc_do(const struct cs_httpc_req *req, struct cs_httpc_resp *resp
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     }
     curl_slist_free_all(hdrs);
-    curl_easy_cleanup(c);
+    if (req->conn != NULL) {
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL); /* hdrs is gone */
+    } else {
+        curl_easy_cleanup(c);
+    }
     if (rc != CURLE_OK) {
         cs_buf_clear(&resp->body);
         CS_FAIL(rc == CURLE_WRITE_ERROR ? CS_E_TOO_LARGE : CS_E_IO);

@@ -56,6 +56,10 @@ enum stmt {
     S_RES_VERSION,
     S_RES_UPSERT,
     S_RES_GET,
+    S_STATE_GET,
+    S_STATE_INSERT,
+    S_STATE_UPDATE,
+    S_SES_POP,
     S_RES_DELETE,
     S_RES_LIST,
     S_POL_INSERT,
@@ -84,6 +88,13 @@ static const char *const sql[S__COUNT] = {
                         " policy_version = ?7, expires = ?8"
                         " WHERE id_hash = ?1 AND state = 1",
     [S_SES_DELETE] = "DELETE FROM sessions WHERE id_hash = ?1",
+    [S_STATE_GET] = "SELECT version, blob, log_index FROM state WHERE object = ?1",
+    [S_STATE_INSERT] = "INSERT INTO state (object, version, blob, log_index)"
+                       " VALUES (?1, 1, ?2, ?3) ON CONFLICT (object) DO NOTHING",
+    [S_STATE_UPDATE] = "UPDATE state SET version = version + 1, blob = ?3, log_index = ?4"
+                       " WHERE object = ?1 AND version = ?2",
+    [S_SES_POP] = "UPDATE sessions SET pop_counter = ?2"
+                  " WHERE id_hash = ?1 AND state = 2 AND pop_counter < ?2 AND expires > ?3",
     [S_SES_SET_INDEX] = "UPDATE sessions SET attest_index = ?2"
                         " WHERE id_hash = ?1 AND state = 2 AND attest_index = -1",
     [S_SES_LIST] = "SELECT id_hash, tee, created, expires, state, evidence_sha256,"
@@ -144,6 +155,11 @@ static const char *const migrations[] = {
     "CREATE TRIGGER archive_no_update BEFORE UPDATE ON archive"
     " BEGIN SELECT raise(ABORT, 'archived bytes are never overwritten'); END;"
     "PRAGMA user_version = 1;",
+    /* 2: attested state write-back (docs/state.md) and proof-of-possession counters */
+    "CREATE TABLE state (object TEXT NOT NULL UNIQUE, version INTEGER NOT NULL"
+    " CHECK (version >= 1), blob BLOB NOT NULL, log_index INTEGER NOT NULL);"
+    "ALTER TABLE sessions ADD COLUMN pop_counter INTEGER NOT NULL DEFAULT 0;"
+    "PRAGMA user_version = 2;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == CS_BSTORE_SQLITE_SCHEMA,
@@ -453,6 +469,21 @@ static cs_res check_name(const char *name, size_t *len)
     return CS_SUCCESS;
 }
 
+/* A state object name: one segment of 1..128 bytes of [A-Za-z0-9._-], not "." or "..". */
+static cs_res check_object(const char *name, size_t *len)
+{
+    CS_TRY(check_str(name, 128, len));
+    CS_ENSURE(*len > 0, CS_E_ARG);
+    for (size_t i = 0; i < *len; i++) {
+        char c = name[i];
+        bool is_ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                     || c == '.' || c == '_' || c == '-';
+        CS_ENSURE(is_ok, CS_E_ARG);
+    }
+    CS_ENSURE(strcmp(name, ".") != 0 && strcmp(name, "..") != 0, CS_E_ARG);
+    return CS_SUCCESS;
+}
+
 static cs_res check_charset(const char *s, size_t max, const char *extra, size_t *len)
 {
     CS_TRY(check_str(s, max, len));
@@ -637,6 +668,22 @@ static cs_res sq_session_set_index(struct cs_bstore *stp,
     return CS_SUCCESS;
 }
 
+static cs_res sq_session_pop(struct cs_bstore *stp, const uint8_t id_hash[CS_BSTORE_ID_HASH_LEN],
+                             int64_t counter, int64_t now)
+{
+    struct bsq *b = bsq_of(stp);
+    CS_ENSURE(id_hash != NULL && counter > 0, CS_E_ARG);
+    CS_AUTO(lease_end) struct lease l = { 0 };
+    CS_TRY(lease_write(b, SYNC_NORMAL, false, &l));
+    CS_AUTO(stmt_resetp) sqlite3_stmt *st = l.c->st[S_SES_POP];
+    CS_TRY(bind_blob(st, 1, id_hash, CS_BSTORE_ID_HASH_LEN));
+    CS_TRY(bind_i64(st, 2, counter));
+    CS_TRY(bind_i64(st, 3, now));
+    CS_TRY(step_done(st));
+    CS_ENSURE(sqlite3_changes(l.c->db) == 1, CS_E_CONFLICT);
+    return CS_SUCCESS;
+}
+
 /* One page of the session listing: the sessions after `after` (a_len 0: from the start). */
 static cs_res session_page(struct bsq *b, int64_t now, const uint8_t *after, size_t a_len,
                            size_t want, struct cs_session_summary *rows, size_t *n)
@@ -763,6 +810,56 @@ static cs_res sq_resource_put(struct cs_bstore *stp, const char *name, const uin
     CS_TRY(lease_commit(&l));
     *version = next;
     return CS_SUCCESS;
+}
+
+static cs_res sq_state_get(struct cs_bstore *stp, const char *object, struct cs_blob *out,
+                           int64_t *version, int64_t *log_index)
+{
+    struct bsq *b = bsq_of(stp);
+    CS_ENSURE(out != NULL && version != NULL && log_index != NULL, CS_E_ARG);
+    *out = (struct cs_blob){ 0 };
+    size_t len = 0;
+    CS_TRY(check_object(object, &len));
+    CS_AUTO(lease_end) struct lease l = { 0 };
+    CS_TRY(lease_read(b, &l));
+    CS_AUTO(stmt_resetp) sqlite3_stmt *st = l.c->st[S_STATE_GET];
+    CS_TRY(bind_text(st, 1, object, len));
+    bool has_row = false;
+    CS_TRY(step_row(st, &has_row));
+    CS_ENSURE(has_row, CS_E_NOT_FOUND);
+    *version = sqlite3_column_int64(st, 0);
+    *log_index = sqlite3_column_int64(st, 2);
+    CS_ENSURE(*version >= 1, CS_E_STORE);
+    return col_blob(st, 1, CS_BSTORE_BLOB_MAX, out);
+}
+
+static cs_res sq_state_put(struct cs_bstore *stp, const char *object, int64_t expected,
+                           const uint8_t *blob, size_t blen, int64_t log_index)
+{
+    struct bsq *b = bsq_of(stp);
+    size_t len = 0;
+    CS_TRY(check_object(object, &len));
+    CS_ENSURE(blob != NULL && blen > 0 && expected >= 0 && log_index >= 0, CS_E_ARG);
+    CS_ENSURE(blen <= CS_BSTORE_BLOB_MAX, CS_E_TOO_LARGE);
+    CS_AUTO(lease_end) struct lease l = { 0 };
+    CS_TRY(lease_write(b, SYNC_FULL, true, &l));
+    {
+        CS_AUTO(stmt_resetp) sqlite3_stmt *st =
+            l.c->st[expected == 0 ? S_STATE_INSERT : S_STATE_UPDATE];
+        CS_TRY(bind_text(st, 1, object, len));
+        if (expected == 0) {
+            CS_TRY(bind_blob(st, 2, blob, blen));
+            CS_TRY(bind_i64(st, 3, log_index));
+        } else {
+            CS_TRY(bind_i64(st, 2, expected));
+            CS_TRY(bind_blob(st, 3, blob, blen));
+            CS_TRY(bind_i64(st, 4, log_index));
+        }
+        CS_TRY(step_done(st));
+        /* compare-and-swap: nothing changed when another version is current */
+        CS_ENSURE(sqlite3_changes(l.c->db) == 1, CS_E_CONFLICT);
+    }
+    return lease_commit(&l);
 }
 
 static cs_res sq_resource_get(struct cs_bstore *stp, const char *name, struct cs_blob *out,
@@ -1125,6 +1222,9 @@ static const struct cs_bstore_ops sqlite_ops = {
     .session_attest = sq_session_attest,
     .session_delete = sq_session_delete,
     .session_set_index = sq_session_set_index,
+    .session_pop = sq_session_pop,
+    .state_get = sq_state_get,
+    .state_put = sq_state_put,
     .session_list = sq_session_list,
     .session_expire = sq_session_expire,
     .resource_put = sq_resource_put,

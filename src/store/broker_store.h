@@ -146,6 +146,23 @@ struct cs_bstore_ops {
      */
     CS_RESULT (*session_set_index)(struct cs_bstore *st,
                                    const uint8_t id_hash[CS_BSTORE_ID_HASH_LEN], int64_t index);
+    /*
+     * Accepts a proof-of-possession counter for an ATTESTED, unexpired session: it must be
+     * greater than every counter accepted before (CS_E_CONFLICT otherwise: a replay).
+     */
+    CS_RESULT (*session_pop)(struct cs_bstore *st, const uint8_t id_hash[CS_BSTORE_ID_HASH_LEN],
+                             int64_t counter, int64_t now);
+    /* ---- attested state (docs/state.md): ciphertext only ---- */
+    /* The current version of object: blob (cs_blob_clear), version, its audit log index. */
+    CS_RESULT (*state_get)(struct cs_bstore *st, const char *object, struct cs_blob *out,
+                           int64_t *version, int64_t *log_index);
+    /*
+     * Compare-and-swap: stores blob as version expected + 1 when the current version is
+     * expected (0: the object must not exist), with the log index of its record.
+     * CS_E_CONFLICT when another version is current; nothing changes then.
+     */
+    CS_RESULT (*state_put)(struct cs_bstore *st, const char *object, int64_t expected,
+                           const uint8_t *blob, size_t len, int64_t log_index);
     /* Removes the session (expired or not). CS_E_NOT_FOUND if absent. */
     CS_RESULT (*session_delete)(struct cs_bstore *st,
                                 const uint8_t id_hash[CS_BSTORE_ID_HASH_LEN]);
@@ -251,7 +268,7 @@ CS_RESULT cs_bstore_sqlite_open_with(const char *path, const struct cs_bstore_sq
                                      struct cs_bstore **out);
 
 /* The newest schema version this build writes (PRAGMA user_version). */
-#define CS_BSTORE_SQLITE_SCHEMA 1
+#define CS_BSTORE_SQLITE_SCHEMA 2
 
 /* ---- wrappers ---- */
 
@@ -291,6 +308,30 @@ static inline CS_RESULT cs_bstore_session_set_index(struct cs_bstore *st,
 {
     CS_ENSURE(st != NULL, CS_E_ARG);
     return st->ops->session_set_index(st, id_hash, index);
+}
+
+static inline CS_RESULT cs_bstore_session_pop(struct cs_bstore *st,
+                                              const uint8_t id_hash[CS_BSTORE_ID_HASH_LEN],
+                                              int64_t counter, int64_t now)
+{
+    CS_ENSURE(st != NULL, CS_E_ARG);
+    return st->ops->session_pop(st, id_hash, counter, now);
+}
+
+static inline CS_RESULT cs_bstore_state_get(struct cs_bstore *st, const char *object,
+                                            struct cs_blob *out, int64_t *version,
+                                            int64_t *log_index)
+{
+    CS_ENSURE(st != NULL, CS_E_ARG);
+    return st->ops->state_get(st, object, out, version, log_index);
+}
+
+static inline CS_RESULT cs_bstore_state_put(struct cs_bstore *st, const char *object,
+                                            int64_t expected, const uint8_t *blob, size_t len,
+                                            int64_t log_index)
+{
+    CS_ENSURE(st != NULL, CS_E_ARG);
+    return st->ops->state_put(st, object, expected, blob, len, log_index);
 }
 
 static inline CS_RESULT cs_bstore_session_delete(struct cs_bstore *st,

@@ -23,6 +23,8 @@ enum stmt {
     S_GET_SIZE,
     S_SET_SIZE,
     S_GET_HASH,
+    S_GET_HASHES,
+    S_GET_HASH_SET,
     S_PUT_HASH,
     S_GET_ENTRY,
     S_PUT_ENTRY,
@@ -38,6 +40,15 @@ static const char *const sql[S__COUNT] = {
     [S_GET_SIZE] = "SELECT size FROM tree WHERE id = 1",
     [S_SET_SIZE] = "UPDATE tree SET size = ?1 WHERE id = 1",
     [S_GET_HASH] = "SELECT hash FROM hashes WHERE level = ?1 AND idx = ?2",
+    [S_GET_HASHES] = "SELECT idx, hash FROM hashes WHERE level = ?1 AND idx >= ?2 AND idx < ?3"
+                      " ORDER BY idx",
+    [S_GET_HASH_SET] =
+        "SELECT v.column3, h.hash FROM (VALUES "
+        "(?1, ?2, 0), (?3, ?4, 1), (?5, ?6, 2), (?7, ?8, 3), (?9, ?10, 4), "
+        "(?11, ?12, 5), (?13, ?14, 6), (?15, ?16, 7), (?17, ?18, 8), "
+        "(?19, ?20, 9), (?21, ?22, 10), (?23, ?24, 11), (?25, ?26, 12), "
+        "(?27, ?28, 13), (?29, ?30, 14), (?31, ?32, 15)"
+        ") AS v CROSS JOIN hashes h ON h.level = v.column1 AND h.idx = v.column2",
     [S_PUT_HASH] = "INSERT INTO hashes (level, idx, hash) VALUES (?1, ?2, ?3)",
     [S_GET_ENTRY] = "SELECT data FROM entries WHERE idx = ?1",
     [S_PUT_ENTRY] = "INSERT INTO entries (idx, data) VALUES (?1, ?2)",
@@ -148,6 +159,74 @@ static cs_res sq_get_hash(void *ctx, unsigned level, uint64_t index, uint8_t out
     return CS_SUCCESS;
 }
 
+static cs_res sq_get_hashes(void *ctx, unsigned level, uint64_t from, uint64_t n, uint8_t *out)
+{
+    struct sq *s = ctx;
+    sqlite3_stmt *st = s->st[S_GET_HASHES];
+    CS_ENSURE(out != NULL || n == 0, CS_E_ARG);
+    CS_ENSURE(from <= INT64_MAX && n <= (uint64_t)INT64_MAX - from, CS_E_ARG);
+    CS_ENSURE(sqlite3_bind_int(st, 1, (int)level) == SQLITE_OK &&
+                  sqlite3_bind_int64(st, 2, (sqlite3_int64)from) == SQLITE_OK &&
+                  sqlite3_bind_int64(st, 3, (sqlite3_int64)(from + n)) == SQLITE_OK,
+              CS_E_STORE);
+    /* rows come in index order; each must be the next index, with a 32-byte hash */
+    uint64_t got = 0;
+    int rc = SQLITE_ROW;
+    bool is_ok = true;
+    while (is_ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        is_ok = got < n && sqlite3_column_int64(st, 0) == (sqlite3_int64)(from + got) &&
+                sqlite3_column_bytes(st, 1) == 32;
+        if (is_ok) {
+            memcpy(out + got * 32, sqlite3_column_blob(st, 1), 32);
+            got++;
+        }
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    CS_ENSURE(is_ok && rc == SQLITE_DONE && got == n, CS_E_STORE);
+    return CS_SUCCESS;
+}
+
+_Static_assert(CS_LOG_STORE_SET_MAX == 16, "S_GET_HASH_SET lists 16 positions");
+
+/*
+ * One statement for up to CS_LOG_STORE_SET_MAX positions: a VALUES list of (level, index,
+ * position) joined with the primary key (CROSS JOIN keeps the list as the outer loop, so
+ * each position is one key lookup); unused slots are NULL and match nothing.
+ */
+static cs_res sq_get_hash_set(void *ctx, size_t n, const unsigned *levels,
+                              const uint64_t *indices, uint8_t *out)
+{
+    struct sq *s = ctx;
+    sqlite3_stmt *st = s->st[S_GET_HASH_SET];
+    CS_ENSURE(n <= CS_LOG_STORE_SET_MAX && (n == 0 || (levels != NULL && indices != NULL &&
+                                                          out != NULL)),
+              CS_E_ARG);
+    bool is_ok = true;
+    for (size_t i = 0; i < n && is_ok; i++) {
+        is_ok = indices[i] <= INT64_MAX &&
+                sqlite3_bind_int(st, (int)(2 * i + 1), (int)levels[i]) == SQLITE_OK &&
+                sqlite3_bind_int64(st, (int)(2 * i + 2), (sqlite3_int64)indices[i]) == SQLITE_OK;
+    }
+    uint32_t seen = 0; /* one bit per position */
+    size_t got = 0;
+    int rc = SQLITE_DONE;
+    while (is_ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sqlite3_int64 pos = sqlite3_column_int64(st, 0);
+        is_ok = pos >= 0 && (size_t)pos < n && (seen & (UINT32_C(1) << pos)) == 0 &&
+                sqlite3_column_bytes(st, 1) == 32;
+        if (is_ok) {
+            memcpy(out + (size_t)pos * 32, sqlite3_column_blob(st, 1), 32);
+            seen |= UINT32_C(1) << pos;
+            got++;
+        }
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st); /* unused slots back to NULL */
+    CS_ENSURE(is_ok && rc == SQLITE_DONE && got == n, CS_E_STORE);
+    return CS_SUCCESS;
+}
+
 static cs_res sq_put_hash(void *ctx, unsigned level, uint64_t index, const uint8_t hash[32])
 {
     struct sq *s = ctx;
@@ -216,6 +295,8 @@ static const struct cs_log_store_ops sqlite_ops = {
     .get_size = sq_get_size,
     .set_size = sq_set_size,
     .get_hash = sq_get_hash,
+    .get_hashes = sq_get_hashes,
+    .get_hash_set = sq_get_hash_set,
     .put_hash = sq_put_hash,
     .get_entry = sq_get_entry,
     .put_entry = sq_put_entry,

@@ -19,6 +19,8 @@
 #include "core/cs_file.h"
 #include "core/cs_result.h"
 
+#define CS_LOG_STORE_SET_MAX 16u /* positions per get_hash_set */
+
 struct cs_log_store_ops {
     /* Starts the write transaction (exclusive among writers) / ends it durably / undoes it. */
     CS_RESULT (*begin_write)(void *ctx);
@@ -30,6 +32,17 @@ struct cs_log_store_ops {
     CS_RESULT (*get_size)(void *ctx, uint64_t *size);
     CS_RESULT (*set_size)(void *ctx, uint64_t size);
     CS_RESULT (*get_hash)(void *ctx, unsigned level, uint64_t index, uint8_t out[32]);
+    /*
+     * The n hashes (level, from), (level, from + 1), ... into out (n * 32 bytes), in one
+     * range read. CS_E_STORE when any of them is missing.
+     */
+    CS_RESULT (*get_hashes)(void *ctx, unsigned level, uint64_t from, uint64_t n, uint8_t *out);
+    /*
+     * The hashes at n (<= CS_LOG_STORE_SET_MAX) arbitrary positions (levels[i], indices[i])
+     * into out + 32 * i, in one read. CS_E_STORE when any of them is missing.
+     */
+    CS_RESULT (*get_hash_set)(void *ctx, size_t n, const unsigned *levels,
+                              const uint64_t *indices, uint8_t *out);
     CS_RESULT (*put_hash)(void *ctx, unsigned level, uint64_t index, const uint8_t hash[32]);
     /* *out owned by the caller (cs_blob_clear). */
     CS_RESULT (*get_entry)(void *ctx, uint64_t index, struct cs_blob *out);

@@ -8,6 +8,11 @@
  * are committed by the store (SQLite: WAL + synchronous=FULL). Concurrent appends from
  * many threads share one commit (group commit). A checkpoint is computed inside a read
  * snapshot of committed rows, so it never covers an entry that is not durable.
+ *
+ * Memory: the right edge of the committed tree and the tree levels from 8 up are cached
+ * (about size / 4 bytes), so that appends read no siblings back and an inclusion proof in the
+ * current tree reads at most 9 hashes from the store, in one statement. Every cached hash is
+ * a committed row, so a cache may lag the store but never disagree with it.
  */
 #ifndef CS_TLOG_LOG_H
 #define CS_TLOG_LOG_H
@@ -15,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cs_buf.h"
 #include "core/cs_cur.h"
 #include "core/cs_file.h"
 #include "core/cs_result.h"
@@ -43,6 +49,12 @@ CS_RESULT cs_log_append_many(struct cs_log *log, const struct cs_cur *entries, s
                              uint64_t *first);
 
 CS_RESULT cs_log_size(struct cs_log *log, uint64_t *size);
+
+/*
+ * Bytes of memory the log holds for its caches: the tree levels from 8 up (about size / 4
+ * bytes, allocated by doubling) and the right edge. For sizing and benchmarks.
+ */
+size_t cs_log_cache_bytes(struct cs_log *log);
 
 /* The root of the tree of the first `size` entries (size <= the current size). */
 CS_RESULT cs_log_root(struct cs_log *log, uint64_t size, uint8_t root[CS_MERKLE_HASH_LEN]);
@@ -84,6 +96,16 @@ CS_RESULT cs_log_write_tiles(struct cs_log *log, uint64_t size, struct cs_cur ch
                              const char *dir);
 
 /* The tile path of index n, e.g. 1234067 -> "x001/x234/067". */
+/*
+ * One C2SP tlog-tiles tile of the current tree, appended to out: the `width` (1..256) hashes
+ * of level 8L from index 256n (tile/<L>/<N>[.p/<W>]). CS_E_NOT_FOUND when the tree does
+ * not (yet) hold them all.
+ */
+CS_RESULT cs_log_tile(struct cs_log *log, unsigned L, uint64_t n, unsigned width,
+                      struct cs_buf *out);
+/* One entry bundle (tile/entries/<N>[.p/<W>]): u16 length + bytes of each entry. */
+CS_RESULT cs_log_entry_bundle(struct cs_log *log, uint64_t n, unsigned width, struct cs_buf *out);
+
 CS_RESULT cs_tile_index_path(uint64_t n, char *out, size_t cap);
 
 #endif

@@ -98,7 +98,7 @@ static cs_res dump(const json_t *j, unsigned flags, char **out)
     return CS_SUCCESS;
 }
 
-CS_RESULT custos_verdict_to_json(const struct custos_verdict *v, unsigned flags, char **out)
+CS_RESULT cs_verdict_json(const struct custos_verdict *v, json_t **out)
 {
     CS_ENSURE(v != NULL && out != NULL, CS_E_ARG);
     *out = NULL;
@@ -117,6 +117,16 @@ CS_RESULT custos_verdict_to_json(const struct custos_verdict *v, unsigned flags,
         CS_TRY(cs_json_set_new(e, "code", json_string(custos_code_name(v->code))));
         CS_TRY(cs_json_set_new(e, "message", json_string(v->message)));
     }
+    *out = CS_MOVE(o);
+    return CS_SUCCESS;
+}
+
+CS_RESULT custos_verdict_to_json(const struct custos_verdict *v, unsigned flags, char **out)
+{
+    CS_ENSURE(out != NULL, CS_E_ARG);
+    *out = NULL;
+    CS_AUTO_JSON *o = NULL;
+    CS_TRY(cs_verdict_json(v, &o));
     return dump(o, flags, out);
 }
 

@@ -24,6 +24,13 @@ struct custos_verdict {
 CS_RESULT cs_verdict_new(const char *platform, struct custos_verdict **out);
 
 /*
+ * The verdict object of custos_verdict_to_json as a jansson value (claims shared by
+ * reference: treat as read-only). For in-process callers (the broker) that would otherwise
+ * print it and parse it again. Ownership: on CS_OK *out is a new reference.
+ */
+CS_RESULT cs_verdict_json(const struct custos_verdict *v, json_t **out);
+
+/*
  * Records the outcome: r's code, and the message of diag when it has one (else the
  * generic text of the code). Also copies platform, tcb_status and advisories into claims.
  */

@@ -34,7 +34,7 @@ except ImportError as e:
 CUSTOSD, CUSTOS, EXAMPLES = sys.argv[1], sys.argv[2], sys.argv[3]
 FAILS = []
 EXPECT = {"auth": 0, "attest_admitted": 0, "attest_other": 0, "release": 0, "deny": 0,
-          "admin": 0}
+          "admin": 0, "state": 0}
 
 
 def check(cond, what):
@@ -385,6 +385,9 @@ def run(tmp):
     st, _, _, _, _ = full_attest(b, "EC-P256", "--mr-config-id", digest)
     check(st == 403, "no init-data sent: the policy's init_data claim is missing, 403")
 
+    # ---- attested state write-back (docs/state.md) and tokens for third parties
+    state_checks(b)
+
     # ---- expired session
     st, ch, h = auth(b)
     time.sleep(3.5)
@@ -452,6 +455,117 @@ def run(tmp):
     t.stop()
 
 
+def pop_headers(key, method, path, body, nonce, counter):
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    msg = "custos-pop-v1\n%s\n%s\n%s\n%s\n%d\n" % (
+        method, path, hashlib.sha256(body).hexdigest(), nonce, counter)
+    der = key.get_op_key("sign").sign(msg.encode(), ec.ECDSA(hashes.SHA256()))
+    r, s_ = decode_dss_signature(der)
+    sig = r.to_bytes(32, "big") + s_.to_bytes(32, "big")
+    return {"Custos-PoP-Counter": str(counter),
+            "Custos-PoP": base64.urlsafe_b64encode(sig).rstrip(b"=").decode()}
+
+
+def verify_inclusion(index, size, leaf, proof, root):
+    # RFC 9162 2.1.3.2
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn % 2 == 1 or fn == sn:
+            r = node_hash(p, r)
+            while fn % 2 == 0 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def state_checks(b):
+    pol = {
+        "version": 1, "id": "state-test",
+        "identities": [{"name": "agent", "platforms": ["tdx"], "protects": ["freshness"],
+                        "allow_development": True,
+                        "match": {"claim": "platform", "equals": "tdx"}}],
+        "rules": [{"id": "rw", "effect": "allow", "identities": ["agent"],
+                   "actions": ["state:read", "state:write"], "resources": ["agent-state"]},
+                  {"id": "tok", "effect": "allow", "identities": ["agent"],
+                   "actions": ["token:issue"], "resources": ["payments-api"]}],
+    }
+    st, body, _ = b.admin("PUT", "policy", json.dumps(pol).encode(), ctype="application/json")
+    EXPECT["admin"] += st == 200
+    check(st == 200, "admin: a policy with state and token rules " + body.decode()[:200])
+    key, pub = new_key("EC-P256")
+    st, ch, h = auth(b)
+    cookie = cookie_of(h)[0]
+    st, _, _ = attest(b, cookie, sim_body(b, ch["nonce"], pub))
+    EXPECT["attest_admitted"] += st == 200
+    nonce = ch["nonce"]
+    path = "/custos/v1/state/agent-state"
+
+    def put(blob, if_match, counter, k=key, extra=None):
+        hd = {"Cookie": cookie, "Content-Type": "application/octet-stream"}
+        if if_match is not None:
+            hd["If-Match"] = str(if_match)
+        hd.update(pop_headers(k, "PUT", path, blob, nonce, counter))
+        hd.update(extra or {})
+        return b.req("PUT", path, blob, hd)
+
+    v1 = os.urandom(64)
+    st, body, _ = put(v1, 0, 1)
+    EXPECT["state"] = EXPECT.get("state", 0) + (st == 200)
+    check(st == 200 and json.loads(body)["version"] == 1, "state put: version 1")
+    st, _, h2 = put(os.urandom(64), 0, 2)
+    check(st == 412 and h2.get("x-custos-version") == "1", "state put with a stale If-Match: 412")
+    v2 = os.urandom(80)
+    st, body, _ = put(v2, 1, 3)
+    EXPECT["state"] += st == 200
+    check(st == 200 and json.loads(body)["version"] == 2, "state put: version 2")
+    st, _, _ = put(os.urandom(8), 2, 3)
+    check(st == 401, "a replayed proof-of-possession counter: 401")
+    other, _ = new_key("EC-P256")
+    st, _, _ = put(os.urandom(8), 2, 10, k=other)
+    check(st == 401, "proof of possession by another key than the attested one: 401")
+    st, _, _ = put(os.urandom(8), None, 11)
+    check(st == 428, "state put without If-Match: 428")
+    st, body, _ = b.req("GET", path, None, {"Cookie": cookie})
+    g = json.loads(body) if st == 200 else {}
+    check(st == 200 and base64.b64decode(g.get("ciphertext", "")) == v2 and g["version"] == 2,
+          "state get: the latest ciphertext and version")
+    if st == 200:
+        rec = json.loads(g["record"])
+        check(rec["type"] == "state" and rec["version"] == 2 and rec["ciphertext_sha256"]
+              == hashlib.sha256(v2).hexdigest(), "state get: the record names object, version, digest")
+        text = g["checkpoint"].split("\n\n", 1)[0]
+        size = int(text.split("\n")[1])
+        root = base64.b64decode(text.split("\n")[2])
+        ok = verify_inclusion(g["proof"]["index"], size, leaf_hash(g["record"].encode()),
+                              [bytes.fromhex(x) for x in g["proof"]["hashes"]], root)
+        check(ok and g["proof"]["size"] == size, "state get: the record's inclusion proof verifies")
+    st, _, _ = b.req("GET", "/custos/v1/state/other-object", None, {"Cookie": cookie})
+    EXPECT["deny"] += 1
+    check(st == 403, "state of an object the policy does not name: 403")
+    tb = json.dumps({"audience": "payments-api"}).encode()
+    hd = {"Cookie": cookie, "Content-Type": "application/json"}
+    hd.update(pop_headers(key, "POST", "/custos/v1/token", tb, nonce, 20))
+    st, body, _ = b.req("POST", "/custos/v1/token", tb, hd)
+    check(st == 200, "token for a third party (with proof of possession)")
+    if st == 200:
+        _, jwks_body, _ = b.req("GET", "/custos/v1/token/jwks")
+        t = jwt.JWT(jwt=json.loads(body)["token"], key=jwk.JWKSet.from_json(jwks_body),
+                    algs=["ES256"])
+        cl = json.loads(t.claims)
+        check(cl["aud"] == "payments-api" and cl["sub"] == "agent" and "cnf" in cl,
+              "the third-party token: audience, identity, key binding")
+
+
 def leaf_hash(e):
     return hashlib.sha256(b"\x00" + e).digest()
 
@@ -483,6 +597,22 @@ def audit_check(b):
         entries.append(e)
     root = mth([leaf_hash(e) for e in entries])
     check(base64.b64decode(root_b64) == root, f"log: the root of {size} entries matches")
+    # C2SP tlog-tiles served by the broker agree with the entries
+    full, part = divmod(size, 256)
+    bundle = b""
+    for n in range(full + (1 if part else 0)):
+        name = "%03d" % n if n < 1000 else None
+        w = 256 if n < full else part
+        st, data, _ = b.req("GET", f"/custos/v1/log/tile/entries/{name}"
+                            + ("" if w == 256 else f".p/{w}"))
+        bundle += data if st == 200 else b""
+    want = b"".join(len(e).to_bytes(2, "big") + e for e in entries)
+    check(bundle == want, "tiles: the entry bundles hold every entry")
+    st, t0, _ = b.req("GET", "/custos/v1/log/tile/0/000" + ("" if size >= 256 else f".p/{size}"))
+    want0 = b"".join(leaf_hash(e) for e in entries[:256])
+    check(st == 200 and t0 == want0, "tiles: level-0 tile holds the leaf hashes")
+    st, _, _ = b.req("GET", f"/custos/v1/log/tile/entries/000.p/{min(size + 1, 255)}")
+    check(st == 404, "tiles: a tile beyond the tree is 404")
     # signature: the key event names the verifier key
     recs = [json.loads(e) for e in entries]
     key = [r for r in recs if r["type"] == "key"][0]["log_vkey"]
@@ -507,7 +637,7 @@ def audit_check(b):
         if k == "attest":
             k = "attest_admitted" if r["outcome"] == "admitted" else "attest_other"
         by[k] = by.get(k, 0) + 1
-    for k in ("auth", "attest_admitted", "release", "admin"):
+    for k in ("auth", "attest_admitted", "release", "admin", "state"):
         check(by.get(k, 0) == EXPECT[k], f"log: {EXPECT[k]} {k} records (found {by.get(k, 0)})")
     check(by.get("deny", 0) == EXPECT["deny"], f"log: {EXPECT['deny']} deny records")
     check(all(r.get("development") is True for r in recs),

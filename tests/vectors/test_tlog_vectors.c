@@ -238,5 +238,63 @@ static void test_root_matches_pairwise_definition(void)
     }
 }
 
+/*
+ * The reusable context gives the one-shot hashes: entry sizes on both sides of the
+ * copy-behind-the-prefix limit (256), every length up to 300, a batch, roots of every size
+ * up to 300, and one context used after thousands of hashes still agrees.
+ */
+static void test_context_matches_one_shot(void)
+{
+    enum { N = 300 };
+    static uint8_t bytes[4096];
+    for (size_t i = 0; i < sizeof bytes; i++) {
+        bytes[i] = (uint8_t)(i * 131 + 7);
+    }
+    struct cs_merkle_ctx c = { 0 };
+    cs_merkle_ctx_clear(&c); /* a zeroed context may be cleared */
+    EXPECT_OK(cs_merkle_ctx_init(&c));
+    uint8_t a[H], b[H];
+    static const size_t big[] = { 1000, 4095, 4096 };
+    for (size_t len = 0; len <= N + 3; len++) {
+        size_t n = len <= N ? len : big[len - N - 1];
+        EXPECT_OK(cs_merkle_leaf_hash(cs_cur_of(bytes, n), a));
+        EXPECT_OK(cs_merkle_leaf_hash_ctx(&c, cs_cur_of(bytes, n), b));
+        EXPECT_MEM_EQ(a, b, H);
+    }
+    /* the empty entry: SHA-256(0x00) */
+    static const char empty_leaf[] =
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d";
+    uint8_t want[H];
+    EXPECT_OK(cs_hex_decode(empty_leaf, 64, want, H));
+    EXPECT_OK(cs_merkle_leaf_hash_ctx(&c, cs_cur_of(NULL, 0), b));
+    EXPECT_MEM_EQ(b, want, H);
+
+    static uint8_t leaves[N * H], batch[N * H];
+    struct cs_cur entries[N];
+    for (size_t i = 0; i < N; i++) {
+        entries[i] = cs_cur_of(bytes + i, i % 7 == 0 ? 257 + i : i % 40); /* both paths */
+        EXPECT_OK(cs_merkle_leaf_hash(entries[i], leaves + i * H));
+    }
+    EXPECT_OK(cs_merkle_leaf_hashes(entries, N, batch));
+    EXPECT_MEM_EQ(batch, leaves, sizeof leaves);
+    EXPECT_OK(cs_merkle_leaf_hashes(NULL, 0, NULL));
+    EXPECT_ERR(cs_merkle_leaf_hashes(NULL, 1, batch), CS_E_ARG);
+
+    for (size_t i = 0; i + 1 < N; i++) {
+        EXPECT_OK(cs_merkle_node_hash(leaves + i * H, leaves + (i + 1) * H, a));
+        EXPECT_OK(cs_merkle_node_hash_ctx(&c, leaves + i * H, leaves + (i + 1) * H, b));
+        EXPECT_MEM_EQ(a, b, H);
+    }
+    for (uint64_t n = 0; n <= N; n++) { /* against the pairwise-checked one-shot root */
+        EXPECT_OK(cs_merkle_root(leaves, n, a));
+        EXPECT_OK(cs_merkle_root_ctx(&c, leaves, n, b));
+        EXPECT_MEM_EQ(a, b, H);
+    }
+    EXPECT_ERR(cs_merkle_root_ctx(&c, NULL, 1, b), CS_E_ARG);
+    cs_merkle_ctx_clear(&c);
+    cs_merkle_ctx_clear(&c); /* twice is harmless */
+    EXPECT_ERR(cs_merkle_node_hash_ctx(&c, leaves, leaves, b), CS_E_ARG); /* cleared */
+}
+
 CS_TEST_MAIN(CS_TEST(test_root_matches_pairwise_definition), CS_TEST(test_reference_tree),
-             CS_TEST(test_transparency_dev_probes))
+             CS_TEST(test_transparency_dev_probes), CS_TEST(test_context_matches_one_shot))
