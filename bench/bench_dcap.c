@@ -24,9 +24,6 @@
  * when every measurement ran, whether or not the ratio meets its target; 1 on an error
  * (such as a quote that does not verify: timing a failure would mean nothing); 2 on usage.
  */
-#include <errno.h>
-#include <jansson.h>
-#include <limits.h>
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
@@ -35,17 +32,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 
 #include "core/cs_file.h"
-#include "core/cs_json.h"
 #include "core/cs_mem.h"
 #include "core/cs_time.h"
 #include "crypto/cs_ossl.h"
 #include "crypto/cs_x509.h"
 #include "custos/dcap.h"
 #include "evidence/intel_quote.h"
+
+#include "bench_util.h"
+
+const char *const bench_name = "bench_dcap";
 
 #define RATIO_TARGET 0.60
 #define ROUNDS 3
@@ -90,72 +88,7 @@ struct bench_warm {
     const struct bench_case *bc;
 };
 
-/* Prints why, once, where the failure is raised (this tool's only log). */
-#define BENCH_ENSURE(cond, c, ...)                                                         \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "bench_dcap: " __VA_ARGS__);                                   \
-            fputc('\n', stderr);                                                           \
-            CS_FAIL(c);                                                                    \
-        }                                                                                  \
-    } while (0)
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Work done and time spent by one measured operation. */
-struct bench_tally {
-    unsigned long n;
-    double seconds;
-};
-
-/* Runs op for at least `seconds` (at least once), adding to *t. */
-static cs_res run_for(cs_res (*op)(void *), void *arg, double seconds, struct bench_tally *t)
-{
-    double start = now_s();
-    double elapsed = 0;
-    do {
-        CS_TRY(op(arg));
-        t->n++;
-        elapsed = now_s() - start;
-    } while (elapsed < seconds);
-    t->seconds += elapsed;
-    return CS_SUCCESS;
-}
-
-static double rate_of(struct bench_tally t)
-{
-    return (double)t.n / t.seconds;
-}
-
 /* ---- the case --------------------------------------------------------------------- */
-
-static cs_res read_in(const char *dir, const char *name, struct cs_blob *out)
-{
-    char path[PATH_MAX];
-    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
-    CS_ENSURE(n > 0 && (size_t)n < sizeof path, CS_E_ARG);
-    return cs_file_read(path, FILE_MAX, out);
-}
-
-/* "at" of case.json, read with jansson. */
-static cs_res case_at(const char *dir, int64_t *at)
-{
-    char path[PATH_MAX];
-    int n = snprintf(path, sizeof path, "%s/case.json", dir);
-    CS_ENSURE(n > 0 && (size_t)n < sizeof path, CS_E_ARG);
-    json_error_t err;
-    CS_AUTO_JSON *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-    BENCH_ENSURE(root != NULL, CS_E_IO, "%s: %s", path, err.text);
-    const char *text = json_string_value(json_object_get(root, "at"));
-    BENCH_ENSURE(text != NULL && cs_ok(cs_time_parse(text, strlen(text), at)), CS_E_FORMAT,
-                 "%s: no RFC 3339 \"at\"", path);
-    return CS_SUCCESS;
-}
 
 static struct custos_bytes bytes_of(const struct cs_blob *b)
 {
@@ -164,17 +97,17 @@ static struct custos_bytes bytes_of(const struct cs_blob *b)
 
 static cs_res case_load(const char *dir, struct bench_case *bc)
 {
-    cs_res r = read_in(dir, "quote.bin", &bc->quote);
+    cs_res r = bench_read_in(dir, "quote.bin", FILE_MAX, &bc->quote);
     BENCH_ENSURE(cs_ok(r), r.code, "%s/quote.bin: %s", dir, custos_code_name(r.code));
     for (size_t i = 0; i < N_FILES; i++) {
-        r = read_in(dir, collateral_files[i][0], &bc->files[i]);
+        r = bench_read_in(dir, collateral_files[i][0], FILE_MAX, &bc->files[i]);
         if (!cs_ok(r) && collateral_files[i][1] != NULL) {
-            r = read_in(dir, collateral_files[i][1], &bc->files[i]);
+            r = bench_read_in(dir, collateral_files[i][1], FILE_MAX, &bc->files[i]);
         }
         BENCH_ENSURE(cs_ok(r) || i >= 3, r.code, "%s/%s: %s", dir, collateral_files[i][0],
                      custos_code_name(r.code));
     }
-    CS_TRY(case_at(dir, &bc->at));
+    CS_TRY(bench_case_at(dir, &bc->at));
     bc->src = (struct custos_dcap_collateral_src){
         .tcb_info = bytes_of(&bc->files[0]),
         .tcb_info_chain = bytes_of(&bc->files[1]),
@@ -339,35 +272,6 @@ static cs_res op_floor(void *arg)
 
 /* ---- main ------------------------------------------------------------------------- */
 
-static void pin_to_this_cpu(void)
-{
-    int cpu = sched_getcpu();
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu < 0 ? 0 : cpu, &set);
-    (void)sched_setaffinity(0, sizeof set, &set); /* best effort: one thread either way */
-}
-
-static cs_res parse_args(int argc, char **argv, const char **dir, double *seconds)
-{
-    *seconds = 1.5;
-    *dir = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
-            char *end = NULL;
-            errno = 0;
-            *seconds = strtod(argv[++i], &end);
-            CS_ENSURE(errno == 0 && end != argv[i] && *end == '\0', CS_E_ARG);
-            CS_ENSURE(*seconds >= 0.05 && *seconds <= 60.0, CS_E_ARG);
-        } else {
-            CS_ENSURE(*dir == NULL && argv[i][0] != '-', CS_E_ARG);
-            *dir = argv[i];
-        }
-    }
-    CS_ENSURE(*dir != NULL, CS_E_ARG);
-    return CS_SUCCESS;
-}
-
 static void floor_clearp(struct bench_floor *f)
 {
     floor_clear(f);
@@ -390,44 +294,27 @@ static cs_res run(struct bench_case *bc, double seconds)
      * slows both, and the ratio holds); then cold for `seconds`. Best of ROUNDS rounds.
      */
     struct bench_warm warm = { coll, bc };
-    double warm_rate = 0;
-    double floor_rate = 0;
-    double cold_rate = 0;
-    for (int round = 0; round < ROUNDS; round++) {
-        struct bench_tally w = { 0 };
-        struct bench_tally f = { 0 };
-        struct bench_tally c = { 0 };
-        while (w.seconds < seconds) {
-            CS_TRY(run_for(op_warm, &warm, SLICE_S, &w));
-            CS_TRY(run_for(op_floor, &floor, SLICE_S, &f));
-        }
-        CS_TRY(run_for(op_cold, bc, seconds, &c));
-        warm_rate = rate_of(w) > warm_rate ? rate_of(w) : warm_rate;
-        floor_rate = rate_of(f) > floor_rate ? rate_of(f) : floor_rate;
-        cold_rate = rate_of(c) > cold_rate ? rate_of(c) : cold_rate;
-    }
-
-    struct rusage ru;
-    CS_ENSURE(getrusage(RUSAGE_SELF, &ru) == 0, CS_E_IO);
-    double ratio = warm_rate / floor_rate;
-    printf("warm: %.0f q/s, floor: %.0f q/s, ratio %.2f (target >= %.2f) %s\n", warm_rate,
-           floor_rate, ratio, RATIO_TARGET, ratio >= RATIO_TARGET ? "PASS" : "FAIL");
-    printf("warm: %.1f us/quote; floor: %.1f us/quote\n", 1e6 / warm_rate, 1e6 / floor_rate);
-    printf("cold: %.0f q/s, %.1f us/quote (collateral parsed and chain-verified per quote)\n",
-           cold_rate, 1e6 / cold_rate);
-    printf("peak RSS: %.1f MiB (ru_maxrss, whole run)\n", (double)ru.ru_maxrss / 1024.0);
-    return CS_SUCCESS;
+    struct bench_trial trial = {
+        .op = op_warm, .op_arg = &warm, .floor = op_floor, .floor_arg = &floor,
+        .cold = op_cold, .cold_arg = bc, .batch = 1, .slice = SLICE_S,
+    };
+    struct bench_rates best;
+    CS_TRY(bench_best_of(&trial, ROUNDS, seconds, &best));
+    static const struct bench_units units = {
+        " q/s", " q/s", "quote", " q/s", "(collateral parsed and chain-verified per quote)",
+    };
+    return bench_print_rates(&best, RATIO_TARGET, &units);
 }
 
 int main(int argc, char **argv)
 {
     const char *dir = NULL;
     double seconds = 0;
-    if (!cs_ok(parse_args(argc, argv, &dir, &seconds))) {
+    if (!cs_ok(bench_case_args(argc, argv, &dir, &seconds))) {
         fprintf(stderr, "usage: bench_dcap CASE_DIR [--seconds S]\n");
         return 2;
     }
-    pin_to_this_cpu();
+    (void)bench_pin_to_this_cpu();
     struct bench_case bc = { 0 };
     cs_res r = case_load(dir, &bc);
     if (cs_ok(r)) {

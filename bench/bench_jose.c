@@ -21,79 +21,39 @@
  * usage: bench_jose [--seconds S]
  * Exit status 0 when every measurement ran; 1 on an error; 2 on usage.
  */
-#include <errno.h>
 #include <jansson.h>
 #include <jose/jose.h>
 #include <jose/openssl.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/cs_json.h"
 #include "core/cs_mem.h"
 #include "crypto/cs_jose.h"
+
+#include "bench_util.h"
+
+const char *const bench_name = "bench_jose";
 
 #define ROUNDS 3
 #define SLICE_S 0.05
 #define SECRET_LEN 64
 #define NOW 1700000000
 
-typedef cs_res (*bench_op)(void *arg);
-
-struct tally {
-    double seconds;
-    unsigned long ops;
-};
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static cs_res run_for(bench_op op, void *arg, double seconds, struct tally *t)
-{
-    double start = now_s();
-    double end = start;
-    do {
-        for (int i = 0; i < 8; i++) {
-            CS_TRY(op(arg));
-            t->ops++;
-        }
-        end = now_s();
-    } while (end - start < seconds);
-    t->seconds += end - start;
-    return CS_SUCCESS;
-}
-
-static double rate(struct tally t)
-{
-    return t.seconds > 0 ? (double)t.ops / t.seconds : 0;
-}
-
 /* Best rates of op and floor over ROUNDS rounds of interleaved slices. */
 static cs_res measure(bench_op op, void *arg, bench_op floor, void *farg, double seconds,
                       double *op_rate, double *floor_rate)
 {
-    *op_rate = 0;
-    *floor_rate = 0;
-    for (int r = 0; r < ROUNDS; r++) {
-        struct tally a = { 0 };
-        struct tally b = { 0 };
-        while (a.seconds < seconds) {
-            CS_TRY(run_for(op, arg, SLICE_S, &a));
-            if (floor != NULL) {
-                CS_TRY(run_for(floor, farg, SLICE_S, &b));
-            }
-        }
-        *op_rate = rate(a) > *op_rate ? rate(a) : *op_rate;
-        *floor_rate = rate(b) > *floor_rate ? rate(b) : *floor_rate;
-    }
+    struct bench_trial t = {
+        .op = op, .op_arg = arg, .floor = floor, .floor_arg = farg, .batch = 8, .slice = SLICE_S,
+    };
+    struct bench_rates best;
+    CS_TRY(bench_best_of(&t, ROUNDS, seconds, &best));
+    *op_rate = best.op;
+    *floor_rate = best.floor;
     return CS_SUCCESS;
 }
 
@@ -383,23 +343,14 @@ int main(int argc, char **argv)
 {
     double seconds = 1.0;
     for (int i = 1; i < argc; i++) {
-        char *end = NULL;
-        if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
-            errno = 0;
-            seconds = strtod(argv[++i], &end);
-            if (errno == 0 && end != argv[i] && *end == '\0' && seconds >= 0.05 &&
-                seconds <= 60) {
-                continue;
-            }
+        if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc &&
+            cs_ok(bench_parse_number(argv[++i], 0.05, 60, &seconds))) {
+            continue;
         }
         fprintf(stderr, "usage: bench_jose [--seconds S]\n");
         return 2;
     }
-    int cpu = sched_getcpu();
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu < 0 ? 0 : cpu, &set);
-    (void)sched_setaffinity(0, sizeof set, &set);
+    int cpu = bench_pin_to_this_cpu();
     printf("bench_jose: best of %d x %g s, 1 thread, CPU %d\n", ROUNDS, seconds, cpu);
     cs_res r = run(seconds);
     if (!cs_ok(r)) {

@@ -85,6 +85,10 @@
 #include "store/log_sqlite.h"
 #include "tlog/log.h"
 
+#include "bench_util.h"
+
+const char *const bench_name = "bench_kbs";
+
 #define AGENTS_DEFAULT 16u
 #define AGENTS_MAX 60u          /* custosd allows 64 connections per client address */
 #define RESP_MAX (256u * 1024u) /* bytes of one response body */
@@ -109,16 +113,6 @@
 #define APPEND_MIN 20u
 #define APPENDS_PER_TRIP 3      /* auth, attest, release records */
 
-/* Prints why, once, where the failure is raised (this tool's only log). */
-#define BENCH_ENSURE(cond, c, ...)                                                         \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "bench_kbs: " __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                                           \
-            CS_FAIL(c);                                                                    \
-        }                                                                                  \
-    } while (0)
-
 static const char *const step_name[N_STEPS] = { "auth", "quote (client)", "attest", "resource" };
 
 struct bench_opts {
@@ -130,29 +124,6 @@ struct bench_opts {
     double warmup;
     bool is_keep;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* CPU time of the calling thread (user + system). */
-static double thread_cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* CPU time of this whole process (every thread, user + system). */
-static double process_cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double rusage_cpu_s(void)
 {
@@ -171,13 +142,6 @@ static void sleep_s(double s)
     }
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a;
-    double y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 struct pct {
     double p50;
     double p90;
@@ -188,18 +152,9 @@ struct pct {
 /* Sorts v (n > 0) and returns nearest-rank percentiles. */
 static struct pct percentiles(double *v, size_t n)
 {
-    qsort(v, n, sizeof *v, cmp_double);
-    size_t i90 = (n * 90 + 99) / 100;
-    size_t i99 = (n * 99 + 99) / 100;
-    return (struct pct){ .p50 = v[n / 2], .p90 = v[(i90 > 0 ? i90 : 1) - 1],
-                         .p99 = v[(i99 > 0 ? i99 : 1) - 1], .max = v[n - 1] };
-}
-
-static cs_res path_in(const char *dir, const char *name, char out[PATH_MAX])
-{
-    int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
-    CS_ENSURE(n > 0 && n < PATH_MAX, CS_E_ARG);
-    return CS_SUCCESS;
+    bench_sort(v, n);
+    return (struct pct){ .p50 = v[n / 2], .p90 = bench_nearest_rank(v, n, 90),
+                         .p99 = bench_nearest_rank(v, n, 99), .max = v[n - 1] };
 }
 
 static cs_res write_file(const char *path, const char *text)
@@ -388,10 +343,10 @@ static cs_res broker_spawn(const struct bench_opts *o, struct broker *b)
     char conf[PATH_MAX];
     char ready[PATH_MAX];
     char logf[PATH_MAX];
-    CS_TRY(path_in(b->dir, "custosd.conf", conf));
-    CS_TRY(path_in(b->dir, "ready", ready));
-    CS_TRY(path_in(b->dir, "custosd.log", logf));
-    CS_TRY(path_in(b->dir, "data", b->data));
+    CS_TRY(bench_path_in(b->dir, "custosd.conf", conf));
+    CS_TRY(bench_path_in(b->dir, "ready", ready));
+    CS_TRY(bench_path_in(b->dir, "custosd.log", logf));
+    CS_TRY(bench_path_in(b->dir, "data", b->data));
     /* the rate limit of /kbs/v0/auth is per client address, and every agent is 127.0.0.1 */
     CS_TRY(write_file(conf, "auth_rate 100000\nauth_burst 100000\nmax_connections 1024\n"));
     int log_fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -415,7 +370,7 @@ static cs_res broker_spawn(const struct bench_opts *o, struct broker *b)
     close(log_fd);
     BENCH_ENSURE(pid > 0, CS_E_IO, "fork: %s", strerror(errno));
     b->pid = pid;
-    double deadline = now_s() + READY_TIMEOUT_S;
+    double deadline = bench_now_s() + READY_TIMEOUT_S;
     for (;;) {
         struct cs_blob f = { 0 };
         if (cs_ok(cs_file_read(ready, URL_MAX - 1, &f))) {
@@ -433,12 +388,12 @@ static cs_res broker_spawn(const struct bench_opts *o, struct broker *b)
         int status = 0;
         BENCH_ENSURE(waitpid(pid, &status, WNOHANG) == 0, CS_E_IO,
                      "custosd exited before it was ready (status %d): see %s", status, logf);
-        BENCH_ENSURE(now_s() < deadline, CS_E_IO, "custosd not ready after %.0f s: see %s",
+        BENCH_ENSURE(bench_now_s() < deadline, CS_E_IO, "custosd not ready after %.0f s: see %s",
                      READY_TIMEOUT_S, logf);
         sleep_s(0.02);
     }
     char tok_path[PATH_MAX];
-    CS_TRY(path_in(b->data, "admin.token", tok_path));
+    CS_TRY(bench_path_in(b->data, "admin.token", tok_path));
     struct cs_blob t = { 0 };
     cs_res r = cs_file_read(tok_path, sizeof b->token - 1, &t);
     BENCH_ENSURE(cs_ok(r), r.code, "%s: cannot read", tok_path);
@@ -457,10 +412,10 @@ static void broker_stop(struct broker *b)
         return;
     }
     (void)kill(b->pid, SIGTERM);
-    double deadline = now_s() + STOP_TIMEOUT_S;
+    double deadline = bench_now_s() + STOP_TIMEOUT_S;
     int status = 0;
     while (waitpid(b->pid, &status, WNOHANG) == 0) {
-        if (now_s() > deadline) {
+        if (bench_now_s() > deadline) {
             fprintf(stderr, "bench_kbs: custosd ignored SIGTERM for %.0f s: SIGKILL\n",
                     STOP_TIMEOUT_S);
             (void)kill(b->pid, SIGKILL);
@@ -642,7 +597,7 @@ static cs_res agent_trip(struct agent *a)
     static const char auth_body[] = "{\"version\":\"0.4.0\",\"tee\":\"tdx\",\"extra-params\":{}}";
     struct shared *sh = a->sh;
     struct trip t = { 0 };
-    double t0 = now_s();
+    double t0 = bench_now_s();
     struct http_req q = { .method = "POST", .url = sh->url_auth, .ctype = "application/json",
                           .body = auth_body, .len = sizeof auth_body - 1 };
     CS_TRY(conn_do(&a->conn, &q));
@@ -660,10 +615,10 @@ static cs_res agent_trip(struct agent *a)
         CS_TRY(cs_json_get_str(doc, "nonce", sizeof nonce - 1, &n, &len));
         memcpy(nonce, n, len + 1);
     }
-    double t1 = now_s();
+    double t1 = bench_now_s();
     CS_AUTO(cs_freep) char *body = NULL;
     CS_TRY(attest_body(sh->attester, nonce, a->public_jwk, &body));
-    double t2 = now_s();
+    double t2 = bench_now_s();
     q = (struct http_req){ .method = "POST", .url = sh->url_attest, .cookie = cookie,
                            .ctype = "application/json", .body = body, .len = strlen(body) };
     CS_TRY(conn_do(&a->conn, &q));
@@ -671,11 +626,11 @@ static cs_res agent_trip(struct agent *a)
     if (a->id == 0 && a->first_token == NULL) {
         CS_TRY(keep_first(a));
     }
-    double t3 = now_s();
+    double t3 = bench_now_s();
     q = (struct http_req){ .method = "GET", .url = sh->url_resource, .cookie = cookie };
     CS_TRY(conn_do(&a->conn, &q));
     CS_TRY(expect_200(&a->conn, "GET /kbs/v0/resource/" SECRET_NAME));
-    double t4 = now_s();
+    double t4 = bench_now_s();
     if (!a->is_checked) {
         CS_TRY(check_release(a));
     }
@@ -779,21 +734,21 @@ static cs_res load_window(const struct bench_opts *o, const struct broker *b,
         int e = pthread_create(&agents[*started].thread, NULL, agent_main, &agents[*started]);
         BENCH_ENSURE(e == 0, CS_E_INTERNAL, "cannot start agent %u: %s", *started, strerror(e));
     }
-    double warm_end = now_s() + o->warmup;
-    while (now_s() < warm_end && !atomic_load(&sh->failed)) {
+    double warm_end = bench_now_s() + o->warmup;
+    while (bench_now_s() < warm_end && !atomic_load(&sh->failed)) {
         sleep_s(0.02);
     }
     double b0 = 0;
     double b1 = 0;
     CS_TRY(broker_cpu_s(b, &b0));
-    double c0 = process_cpu_s();
-    double t0 = now_s();
+    double c0 = bench_process_cpu_s();
+    double t0 = bench_now_s();
     double t_end = t0 + o->seconds;
-    while (now_s() < t_end && !atomic_load(&sh->failed)) {
+    while (bench_now_s() < t_end && !atomic_load(&sh->failed)) {
         sleep_s(0.02);
     }
-    double t1 = now_s();
-    double c1 = process_cpu_s();
+    double t1 = bench_now_s();
+    double c1 = bench_process_cpu_s();
     CS_TRY(broker_cpu_s(b, &b1));
     atomic_store(&sh->stop, true);
     for (unsigned i = 0; i < *started; i++) {
@@ -888,12 +843,12 @@ static cs_res cpu_per_call(op_fn fn, void *ctx, double *us)
     *us = 0;
     for (int round = 0; round < ROUNDS; round++) {
         unsigned long n = 0;
-        double c0 = thread_cpu_s();
+        double c0 = bench_thread_cpu_s();
         double c = c0;
         do {
             CS_TRY(fn(ctx));
             n++;
-            c = thread_cpu_s();
+            c = bench_thread_cpu_s();
         } while (c - c0 < FLOOR_SLICE_S);
         double v = 1e6 * (c - c0) / (double)n;
         *us = round == 0 || v < *us ? v : *us;
@@ -1133,7 +1088,7 @@ static cs_res floor_envelope(const char *dir, const uint8_t secret[SECRET_LEN],
                              struct floor_result *f)
 {
     char path[PATH_MAX];
-    CS_TRY(path_in(dir, "floor-root.key", path));
+    CS_TRY(bench_path_in(dir, "floor-root.key", path));
     struct cs_keyprov *kp = NULL;
     struct custos_diag diag = { 0 };
     cs_res r = cs_keyprov_file_open(path, true, &kp, &diag);
@@ -1161,7 +1116,7 @@ static void log_closep(struct cs_log **log)
 static cs_res floor_append(const char *dir, const struct cs_blob *entry, struct floor_result *f)
 {
     char path[PATH_MAX];
-    CS_TRY(path_in(dir, "floor-log.db", path));
+    CS_TRY(bench_path_in(dir, "floor-log.db", path));
     struct cs_log_store store;
     cs_res r = cs_log_sqlite_open(path, &store);
     BENCH_ENSURE(cs_ok(r), r.code, "%s: %s", path, custos_code_name(r.code));
@@ -1171,12 +1126,12 @@ static cs_res floor_append(const char *dir, const struct cs_blob *entry, struct 
     CS_TRY(cs_log_append(log, cs_cur_of(entry->p, entry->len), &index)); /* schema, caches */
     unsigned long n = 0;
     double c0 = rusage_cpu_s();
-    double t0 = now_s();
+    double t0 = bench_now_s();
     double t = t0;
     do {
         CS_TRY(cs_log_append(log, cs_cur_of(entry->p, entry->len), &index));
         n++;
-        t = now_s();
+        t = bench_now_s();
     } while (n < APPEND_MIN || t - t0 < APPEND_S);
     double c1 = rusage_cpu_s();
     f->n_appends = n;
@@ -1255,14 +1210,14 @@ static void print_floor(const struct floor_result *f, const struct load_result *
     double overhead = l->broker_cpu_us / f->floor_us - 1;
     printf("overhead: broker CPU %.0f us / floor %.0f us - 1 = %.0f%% (target <= %.0f%%) %s\n",
            l->broker_cpu_us, f->floor_us, 100 * overhead, 100 * OVERHEAD_TARGET,
-           overhead <= OVERHEAD_TARGET ? "PASS" : "FAIL");
+           bench_verdict(overhead <= OVERHEAD_TARGET));
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     printf("rate: %.0f round trips/s (target >= %.0f on 2 cores) %s; %ld CPUs here, shared "
            "with the agents; the broker alone at its measured CPU cost would do %.0f/s on 2 "
-           "cores\n", l->rate, RATE_TARGET, l->rate >= RATE_TARGET ? "PASS" : "FAIL", cpus,
+           "cores\n", l->rate, RATE_TARGET, bench_verdict(l->rate >= RATE_TARGET), cpus,
            2e6 / l->broker_cpu_us);
     printf("p99: %.2f ms per round trip (target <= %.0f ms) %s\n", l->total.p99, P99_TARGET_MS,
-           l->total.p99 <= P99_TARGET_MS ? "PASS" : "FAIL");
+           bench_verdict(l->total.p99 <= P99_TARGET_MS));
 }
 
 /* ---- main ------------------------------------------------------------------------------ */
@@ -1273,16 +1228,6 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
     (void)flag;
     (void)ftw;
     return remove(path) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-static cs_res parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    *out = strtod(s, &end);
-    CS_ENSURE(errno == 0 && end != s && *end == '\0', CS_E_ARG);
-    CS_ENSURE(*out >= lo && *out <= hi, CS_E_ARG);
-    return CS_SUCCESS;
 }
 
 static cs_res parse_args(int argc, char **argv, struct bench_opts *o)
@@ -1300,13 +1245,13 @@ static cs_res parse_args(int argc, char **argv, struct bench_opts *o)
         } else if (strcmp(a, "--dir") == 0 && has_value) {
             o->dir = argv[++i];
         } else if (strcmp(a, "--agents") == 0 && has_value) {
-            CS_TRY(parse_double(argv[++i], 1, AGENTS_MAX, &x));
+            CS_TRY(bench_parse_number(argv[++i], 1, AGENTS_MAX, &x));
             CS_ENSURE(x == (double)(unsigned)x, CS_E_ARG);
             o->n_agents = (unsigned)x;
         } else if (strcmp(a, "--seconds") == 0 && has_value) {
-            CS_TRY(parse_double(argv[++i], 0.5, 3600, &o->seconds));
+            CS_TRY(bench_parse_number(argv[++i], 0.5, 3600, &o->seconds));
         } else if (strcmp(a, "--warmup") == 0 && has_value) {
-            CS_TRY(parse_double(argv[++i], 0, 600, &o->warmup));
+            CS_TRY(bench_parse_number(argv[++i], 0, 600, &o->warmup));
         } else if (strcmp(a, "--keep") == 0) {
             o->is_keep = true;
         } else {

@@ -26,9 +26,6 @@
  * ratio meets its target; 1 on an error (such as a document that does not verify: timing
  * a failure would mean nothing); 2 on usage.
  */
-#include <errno.h>
-#include <jansson.h>
-#include <limits.h>
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
@@ -37,15 +34,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 
 #include "core/cs_file.h"
-#include "core/cs_json.h"
 #include "core/cs_mem.h"
 #include "core/cs_time.h"
 #include "custos/nitro.h"
 #include "evidence/nitro_doc.h"
+
+#include "bench_util.h"
+
+const char *const bench_name = "bench_nitro";
 
 #define RATIO_TARGET 0.60
 #define ROUNDS 3
@@ -75,72 +73,12 @@ struct bench_warm {
     const struct bench_case *bc;
 };
 
-/* Prints why, once, where the failure is raised (this tool's only log). */
-#define BENCH_ENSURE(cond, c, ...)                                                         \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "bench_nitro: " __VA_ARGS__);                                  \
-            fputc('\n', stderr);                                                           \
-            CS_FAIL(c);                                                                    \
-        }                                                                                  \
-    } while (0)
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Work done and time spent by one measured operation. */
-struct bench_tally {
-    unsigned long n;
-    double seconds;
-};
-
-/* Runs op for at least `seconds` (at least once), adding to *t. */
-static cs_res run_for(cs_res (*op)(void *), void *arg, double seconds, struct bench_tally *t)
-{
-    double start = now_s();
-    double elapsed = 0;
-    do {
-        CS_TRY(op(arg));
-        t->n++;
-        elapsed = now_s() - start;
-    } while (elapsed < seconds);
-    t->seconds += elapsed;
-    return CS_SUCCESS;
-}
-
-static double rate_of(struct bench_tally t)
-{
-    return (double)t.n / t.seconds;
-}
-
 /* ---- the case --------------------------------------------------------------------- */
 
 static cs_res read_in(const char *dir, const char *name, struct cs_blob *out)
 {
-    char path[PATH_MAX];
-    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
-    CS_ENSURE(n > 0 && (size_t)n < sizeof path, CS_E_ARG);
-    cs_res r = cs_file_read(path, FILE_MAX, out);
-    BENCH_ENSURE(cs_ok(r), r.code, "%s: %s", path, custos_code_name(r.code));
-    return CS_SUCCESS;
-}
-
-/* "at" of case.json, read with jansson. */
-static cs_res case_at(const char *dir, int64_t *at)
-{
-    char path[PATH_MAX];
-    int n = snprintf(path, sizeof path, "%s/case.json", dir);
-    CS_ENSURE(n > 0 && (size_t)n < sizeof path, CS_E_ARG);
-    json_error_t err;
-    CS_AUTO_JSON *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-    BENCH_ENSURE(root != NULL, CS_E_IO, "%s: %s", path, err.text);
-    const char *text = json_string_value(json_object_get(root, "at"));
-    BENCH_ENSURE(text != NULL && cs_ok(cs_time_parse(text, strlen(text), at)), CS_E_FORMAT,
-                 "%s: no RFC 3339 \"at\"", path);
+    cs_res r = bench_read_in(dir, name, FILE_MAX, out);
+    BENCH_ENSURE(cs_ok(r), r.code, "%s/%s: %s", dir, name, custos_code_name(r.code));
     return CS_SUCCESS;
 }
 
@@ -148,7 +86,7 @@ static cs_res case_load(const char *dir, struct bench_case *bc)
 {
     CS_TRY(read_in(dir, "document.cbor", &bc->doc));
     CS_TRY(read_in(dir, "trust_anchor.pem", &bc->anchor));
-    return case_at(dir, &bc->at);
+    return bench_case_at(dir, &bc->at);
 }
 
 static void case_clear(struct bench_case *bc)
@@ -279,35 +217,6 @@ static cs_res op_floor(void *arg)
 
 /* ---- main ------------------------------------------------------------------------- */
 
-static void pin_to_this_cpu(void)
-{
-    int cpu = sched_getcpu();
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu < 0 ? 0 : cpu, &set);
-    (void)sched_setaffinity(0, sizeof set, &set); /* best effort: one thread either way */
-}
-
-static cs_res parse_args(int argc, char **argv, const char **dir, double *seconds)
-{
-    *seconds = 1.5;
-    *dir = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
-            char *end = NULL;
-            errno = 0;
-            *seconds = strtod(argv[++i], &end);
-            CS_ENSURE(errno == 0 && end != argv[i] && *end == '\0', CS_E_ARG);
-            CS_ENSURE(*seconds >= 0.05 && *seconds <= 60.0, CS_E_ARG);
-        } else {
-            CS_ENSURE(*dir == NULL && argv[i][0] != '-', CS_E_ARG);
-            *dir = argv[i];
-        }
-    }
-    CS_ENSURE(*dir != NULL, CS_E_ARG);
-    return CS_SUCCESS;
-}
-
 static cs_res run(struct bench_case *bc, double seconds)
 {
     CS_AUTO(collateral_freep) struct custos_nitro_collateral *coll = NULL;
@@ -323,44 +232,27 @@ static cs_res run(struct bench_case *bc, double seconds)
      * Best of ROUNDS rounds.
      */
     struct bench_warm warm = { coll, bc };
-    double warm_rate = 0;
-    double floor_rate = 0;
-    double cold_rate = 0;
-    for (int round = 0; round < ROUNDS; round++) {
-        struct bench_tally w = { 0 };
-        struct bench_tally f = { 0 };
-        struct bench_tally c = { 0 };
-        while (w.seconds < seconds) {
-            CS_TRY(run_for(op_warm, &warm, SLICE_S, &w));
-            CS_TRY(run_for(op_floor, &floor, SLICE_S, &f));
-        }
-        CS_TRY(run_for(op_cold, bc, seconds, &c));
-        warm_rate = rate_of(w) > warm_rate ? rate_of(w) : warm_rate;
-        floor_rate = rate_of(f) > floor_rate ? rate_of(f) : floor_rate;
-        cold_rate = rate_of(c) > cold_rate ? rate_of(c) : cold_rate;
-    }
-
-    struct rusage ru;
-    CS_ENSURE(getrusage(RUSAGE_SELF, &ru) == 0, CS_E_IO);
-    double ratio = warm_rate / floor_rate;
-    printf("warm: %.0f doc/s, floor: %.0f doc/s, ratio %.2f (target >= %.2f) %s\n", warm_rate,
-           floor_rate, ratio, RATIO_TARGET, ratio >= RATIO_TARGET ? "PASS" : "FAIL");
-    printf("warm: %.1f us/doc; floor: %.1f us/doc\n", 1e6 / warm_rate, 1e6 / floor_rate);
-    printf("cold: %.0f doc/s, %.1f us/doc (certificate chain decoded and verified per doc)\n",
-           cold_rate, 1e6 / cold_rate);
-    printf("peak RSS: %.1f MiB (ru_maxrss, whole run)\n", (double)ru.ru_maxrss / 1024.0);
-    return CS_SUCCESS;
+    struct bench_trial trial = {
+        .op = op_warm, .op_arg = &warm, .floor = op_floor, .floor_arg = &floor,
+        .cold = op_cold, .cold_arg = bc, .batch = 1, .slice = SLICE_S,
+    };
+    struct bench_rates best;
+    CS_TRY(bench_best_of(&trial, ROUNDS, seconds, &best));
+    static const struct bench_units units = {
+        " doc/s", " doc/s", "doc", " doc/s", "(certificate chain decoded and verified per doc)",
+    };
+    return bench_print_rates(&best, RATIO_TARGET, &units);
 }
 
 int main(int argc, char **argv)
 {
     const char *dir = NULL;
     double seconds = 0;
-    if (!cs_ok(parse_args(argc, argv, &dir, &seconds))) {
+    if (!cs_ok(bench_case_args(argc, argv, &dir, &seconds))) {
         fprintf(stderr, "usage: bench_nitro CASE_DIR [--seconds S]\n");
         return 2;
     }
-    pin_to_this_cpu();
+    (void)bench_pin_to_this_cpu();
     struct bench_case bc = { 0 };
     cs_res r = case_load(dir, &bc);
     if (cs_ok(r)) {

@@ -56,7 +56,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -68,6 +67,10 @@
 #include "store/log_sqlite.h"
 #include "tlog/log.h"
 #include "tlog/merkle.h"
+
+#include "bench_util.h"
+
+const char *const bench_name = "bench_tlog";
 
 #define H CS_MERKLE_HASH_LEN
 #define LEAF_LEN 128u               /* bench-roots.json "leaf_size" */
@@ -90,16 +93,6 @@
 #define ROOTS_MAX 64u
 #define ROOTS_FILE_MAX (1024u * 1024u)
 
-/* Prints why, once, where the failure is raised (this tool's only log). */
-#define BENCH_ENSURE(cond, c, ...)                                                         \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "bench_tlog: " __VA_ARGS__);                                   \
-            fputc('\n', stderr);                                                           \
-            CS_FAIL(c);                                                                    \
-        }                                                                                  \
-    } while (0)
-
 struct bench_opts {
     const char *dir;
     const char *roots_path;
@@ -118,21 +111,6 @@ struct ref_roots {
     uint8_t root[ROOTS_MAX][H];
     bool is_loaded;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* CPU time of this thread (user + system): what a call costs, without the time it waited. */
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Leaf i of the bench-roots.json definition. */
 static void leaf_of(uint64_t i, uint8_t out[LEAF_LEN])
@@ -162,20 +140,12 @@ static uint64_t next_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a;
-    double y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Sorts v and returns its median and 99th percentile (nearest rank). */
 static void percentiles(double *v, size_t n, double *p50, double *p99)
 {
-    qsort(v, n, sizeof *v, cmp_double);
-    size_t i99 = (n * 99 + 99) / 100;
+    bench_sort(v, n);
     *p50 = v[n / 2];
-    *p99 = v[(i99 > 0 ? i99 : 1) - 1];
+    *p99 = bench_nearest_rank(v, n, 99);
 }
 
 static void hex_of(const uint8_t h[H], char out[2 * H + 1])
@@ -183,13 +153,6 @@ static void hex_of(const uint8_t h[H], char out[2 * H + 1])
     if (!cs_ok(cs_hex_encode(h, H, out, 2 * H + 1))) {
         out[0] = '\0';
     }
-}
-
-static cs_res path_in(const char *dir, const char *name, char out[PATH_MAX])
-{
-    int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
-    CS_ENSURE(n > 0 && n < PATH_MAX, CS_E_ARG);
-    return CS_SUCCESS;
 }
 
 /* Removes an SQLite database and its WAL and shared-memory files. */
@@ -277,14 +240,14 @@ static cs_res probe_syncs(int fd, bool is_data_only, double seconds, unsigned lo
 {
     uint8_t page[PROBE_LEN];
     memset(page, 0xa5, sizeof page);
-    double start = now_s();
+    double start = bench_now_s();
     double elapsed = 0;
     do {
         page[0] = (uint8_t)*n;
         CS_ENSURE(pwrite(fd, page, sizeof page, 0) == (ssize_t)sizeof page, CS_E_IO);
         CS_ENSURE((is_data_only ? fdatasync(fd) : fsync(fd)) == 0, CS_E_IO);
         (*n)++;
-        elapsed = now_s() - start;
+        elapsed = bench_now_s() - start;
     } while (elapsed < seconds);
     *t += elapsed;
     return CS_SUCCESS;
@@ -372,9 +335,9 @@ static void *writer_main(void *arg)
     while (writer_may_go(w->ctl)) {
         leaf_set_index((w->id << 40) | w->n, leaf);
         uint64_t index = 0;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         w->r = cs_log_append(w->log, cs_cur_of(leaf, sizeof leaf), &index);
-        double t1 = now_s();
+        double t1 = bench_now_s();
         writer_leave(w->ctl);
         if (!cs_ok(w->r)) {
             break;
@@ -414,27 +377,19 @@ struct append_result {
  * probed for PROBE_SLICE_S, until the appends have had `seconds`: the floor and the
  * appends see the same moments of a disk that other work shares.
  */
-/* CPU time of the whole process (every thread, user + system). */
-static double process_cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static cs_res append_slices(struct control *ctl, int probe_fd, double seconds,
                             double *append_s, double *append_cpu_s, struct disk_floor *floor)
 {
     while (*append_s < seconds) {
-        double t0 = now_s();
-        double c0 = process_cpu_s();
+        double t0 = bench_now_s();
+        double c0 = bench_process_cpu_s();
         control_set(ctl, PHASE_RUN);
         struct timespec ts = { 0, (long)(APPEND_SLICE_S * 1e9) };
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
         }
         control_set(ctl, PHASE_PAUSE);
-        *append_s += now_s() - t0;
-        *append_cpu_s += process_cpu_s() - c0;
+        *append_s += bench_now_s() - t0;
+        *append_cpu_s += bench_process_cpu_s() - c0;
         CS_TRY(probe_slice(probe_fd, floor));
     }
     return CS_SUCCESS;
@@ -500,8 +455,8 @@ static cs_res append_bench(const char *dir, unsigned n_writers, double seconds, 
 {
     char path[PATH_MAX];
     char probe[PATH_MAX];
-    CS_TRY(path_in(dir, "appends.db", path));
-    CS_TRY(path_in(dir, "fsync-probe", probe));
+    CS_TRY(bench_path_in(dir, "appends.db", path));
+    CS_TRY(bench_path_in(dir, "fsync-probe", probe));
     db_remove(path);
     int fd = open(probe, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     BENCH_ENSURE(fd >= 0, CS_E_IO, "%s: %s", probe, strerror(errno));
@@ -597,25 +552,25 @@ static cs_res log_prepare(const char *path, uint64_t size, bool is_keep, struct 
         db_remove(path);
     }
     CS_AUTO(log_closep) struct cs_log *log = NULL;
-    double start = now_s();
+    double start = bench_now_s();
     CS_TRY(log_open(path, &log));
-    *open_s = now_s() - start;
+    *open_s = bench_now_s() - start;
     uint64_t have = 0;
     CS_TRY(cs_log_size(log, &have));
     if (have != size) {
         cs_log_close(CS_MOVE(log));
         db_remove(path);
         CS_TRY(log_open(path, &log));
-        start = now_s();
-        double cpu_start = cpu_s();
+        start = bench_now_s();
+        double cpu_start = bench_thread_cpu_s();
         CS_TRY(log_fill(log, 0, size));
-        *build_s = now_s() - start;
-        *build_cpu_s = cpu_s() - cpu_start;
+        *build_s = bench_now_s() - start;
+        *build_cpu_s = bench_thread_cpu_s() - cpu_start;
         /* proofs are measured on a reopened log, as after a restart: caches loaded at open */
         cs_log_close(CS_MOVE(log));
-        start = now_s();
+        start = bench_now_s();
         CS_TRY(log_open(path, &log));
-        *open_s = now_s() - start;
+        *open_s = bench_now_s() - start;
     }
     *out = CS_MOVE(log);
     return CS_SUCCESS;
@@ -643,20 +598,20 @@ static cs_res prove_inclusion_bench(struct cs_log *log, uint64_t size, double se
 {
     uint64_t rng = size;
     size_t n = 0;
-    double start = now_s();
+    double start = bench_now_s();
     uint8_t tree_root[H];
     CS_TRY(cs_log_root(log, size, tree_root));
-    while (n < PROOF_SAMPLES_MAX && (n < PROOF_SAMPLES_MIN || now_s() - start < seconds)) {
+    while (n < PROOF_SAMPLES_MAX && (n < PROOF_SAMPLES_MIN || bench_now_s() - start < seconds)) {
         uint64_t index = next_random(&rng) % size;
         uint8_t leaf[H];
         uint8_t root[H];
         uint8_t proof[CS_MERKLE_PROOF_MAX * H];
         size_t n_proof = 0;
-        double c0 = cpu_s();
-        double t0 = now_s();
+        double c0 = bench_thread_cpu_s();
+        double t0 = bench_now_s();
         cs_res r = cs_log_prove_inclusion(log, index, size, leaf, root, proof, &n_proof);
-        lat[n] = (now_s() - t0) * 1e6;
-        cpu[n++] = (cpu_s() - c0) * 1e6;
+        lat[n] = (bench_now_s() - t0) * 1e6;
+        cpu[n++] = (bench_thread_cpu_s() - c0) * 1e6;
         BENCH_ENSURE(cs_ok(r), r.code, "inclusion proof of %llu: %s", (unsigned long long)index,
                      custos_code_name(r.code));
         if (n % 16 == 1) {
@@ -680,19 +635,19 @@ static cs_res prove_consistency_bench(struct cs_log *log, uint64_t size, double 
 {
     uint64_t rng = size ^ 1;
     size_t n = 0;
-    double start = now_s();
-    while (n < PROOF_SAMPLES_MAX && (n < PROOF_SAMPLES_MIN || now_s() - start < seconds)) {
+    double start = bench_now_s();
+    while (n < PROOF_SAMPLES_MAX && (n < PROOF_SAMPLES_MIN || bench_now_s() - start < seconds)) {
         uint64_t old_size = 1 + next_random(&rng) % (size - 1);
         uint8_t old_root[H];
         uint8_t new_root[H];
         uint8_t proof[CS_MERKLE_PROOF_MAX * H];
         size_t n_proof = 0;
-        double c0 = cpu_s();
-        double t0 = now_s();
+        double c0 = bench_thread_cpu_s();
+        double t0 = bench_now_s();
         cs_res r = cs_log_prove_consistency(log, old_size, size, old_root, new_root, proof,
                                             &n_proof);
-        lat[n] = (now_s() - t0) * 1e6;
-        cpu[n++] = (cpu_s() - c0) * 1e6;
+        lat[n] = (bench_now_s() - t0) * 1e6;
+        cpu[n++] = (bench_thread_cpu_s() - c0) * 1e6;
         BENCH_ENSURE(cs_ok(r), r.code, "consistency proof %llu -> %llu: %s",
                      (unsigned long long)old_size, (unsigned long long)size,
                      custos_code_name(r.code));
@@ -718,7 +673,7 @@ static cs_res proof_bench(const struct bench_opts *o, const struct ref_roots *re
     char name[64];
     char path[PATH_MAX];
     snprintf(name, sizeof name, "proofs-%s.db", label);
-    CS_TRY(path_in(o->dir, name, path));
+    CS_TRY(bench_path_in(o->dir, name, path));
     cs_res r = CS_SUCCESS;
     {
         CS_AUTO(log_closep) struct cs_log *log = NULL;
@@ -858,9 +813,9 @@ static cs_res tight_leaves(struct hash_bench *hb, uint64_t from, uint64_t to)
 static cs_res timed(cs_res (*fn)(struct hash_bench *, uint64_t, uint64_t), struct hash_bench *hb,
                     uint64_t from, uint64_t to, double *seconds)
 {
-    double t0 = now_s();
+    double t0 = bench_now_s();
     CS_TRY(fn(hb, from, to));
-    *seconds += now_s() - t0;
+    *seconds += bench_now_s() - t0;
     return CS_SUCCESS;
 }
 
@@ -908,9 +863,9 @@ static cs_res hash_bench_run(struct hash_bench *hb, const struct ref_roots *ref,
             CS_TRY(check_prefix_roots(hb, ref, "cs_merkle_leaf_hashes + cs_merkle_root"));
         }
         uint8_t root[H];
-        double t0 = now_s();
+        double t0 = bench_now_s();
         CS_TRY(cs_merkle_root(hb->hashes, N_HASH, root));
-        double t_root = now_s() - t0;
+        double t_root = bench_now_s() - t0;
         t_tree += t_root;
         BENCH_ENSURE(round == 0 || memcmp(root, out->root, H) == 0, CS_E_INTERNAL,
                      "root changed between rounds");
@@ -944,7 +899,7 @@ static cs_res hash_section(const struct ref_roots *ref, double *ratio)
     printf("hashing: tree %.0f leaves/s (cs_merkle_leaf_hashes + cs_merkle_root, %.0f%% in the "
            "root), floor %.0f leaves/s (EVP_Digest per leaf), ratio %.2f (target >= %.2f) %s\n",
            hr.tree_rate, 100 * hr.root_share, hr.floor_rate, *ratio, HASH_RATIO_TARGET,
-           *ratio >= HASH_RATIO_TARGET ? "PASS" : "FAIL");
+           bench_verdict(*ratio >= HASH_RATIO_TARGET));
     printf("hashing: tight floor %.0f leaves/s (one reused EVP_MD_CTX), ratio %.2f; a tree "
            "hashes 5 SHA-256 blocks per leaf where a leaf alone is 3\n", hr.tight_rate,
            hr.tree_rate / hr.tight_rate);
@@ -1015,11 +970,7 @@ static cs_res parse_args(int argc, char **argv, struct bench_opts *o)
         } else if (strcmp(a, "--roots") == 0 && has_value) {
             o->roots_path = argv[++i];
         } else if (strcmp(a, "--seconds") == 0 && has_value) {
-            char *end = NULL;
-            errno = 0;
-            o->seconds = strtod(argv[++i], &end);
-            CS_ENSURE(errno == 0 && end != argv[i] && *end == '\0', CS_E_ARG);
-            CS_ENSURE(o->seconds >= 0.1 && o->seconds <= 600.0, CS_E_ARG);
+            CS_TRY(bench_parse_number(argv[++i], 0.1, 600.0, &o->seconds));
         } else if (strcmp(a, "--only") == 0 && has_value) {
             CS_TRY(parse_only(argv[++i], o));
         } else if (strcmp(a, "--big") == 0) {
@@ -1060,7 +1011,7 @@ static cs_res appends_section(const struct bench_opts *o)
     double ceiling = WRITERS_MAX * many.fdatasync_rate;
     printf("appends, %u writers: %.0f/s (target >= %.0f) %s; ceiling %u x floor = %.0f/s, "
            "reached %.0f%%\n", WRITERS_MAX, many.rate, APPEND_TARGET,
-           many.rate >= APPEND_TARGET ? "PASS" : "FAIL", WRITERS_MAX, ceiling,
+           bench_verdict(many.rate >= APPEND_TARGET), WRITERS_MAX, ceiling,
            100 * many.rate / ceiling);
     if (ceiling < APPEND_TARGET) {
         printf("appends: this disk cannot reach the target with %u writers: %.0f/s needs "
@@ -1090,8 +1041,8 @@ static cs_res proofs_section(const struct bench_opts *o, const struct ref_roots 
     struct proof_result big = { 0 };
     CS_TRY(proof_bench(o, ref, N_BIG, "1e7", lat, cpu, &big));
     printf("inclusion proof @ 1e7: median %.1f us (target <= %.0f us) %s; on-CPU median %.1f us "
-           "%s\n", big.p50_us, PROOF_TARGET_US, big.p50_us <= PROOF_TARGET_US ? "PASS" : "FAIL",
-           big.cpu_p50_us, big.cpu_p50_us <= PROOF_TARGET_US ? "PASS" : "FAIL");
+           "%s\n", big.p50_us, PROOF_TARGET_US, bench_verdict(big.p50_us <= PROOF_TARGET_US),
+           big.cpu_p50_us, bench_verdict(big.cpu_p50_us <= PROOF_TARGET_US));
     return CS_SUCCESS;
 }
 
@@ -1123,10 +1074,7 @@ static cs_res run(const struct bench_opts *o)
         double ratio = 0;
         CS_TRY(hash_section(&ref, &ratio));
     }
-    struct rusage ru;
-    CS_ENSURE(getrusage(RUSAGE_SELF, &ru) == 0, CS_E_IO);
-    printf("peak RSS: %.1f MiB (ru_maxrss, whole run)\n", (double)ru.ru_maxrss / 1024.0);
-    return CS_SUCCESS;
+    return bench_print_peak_rss();
 }
 
 int main(int argc, char **argv)

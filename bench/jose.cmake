@@ -5,7 +5,7 @@
 # About 40 s. Measure a Release or RelWithDebInfo build without sanitizers.
 if(TARGET cs_jose)
   add_executable(bench_jose bench_jose.c)
-  target_link_libraries(bench_jose PRIVATE cs_jose PkgConfig::JOSE OpenSSL::Crypto)
+  target_link_libraries(bench_jose PRIVATE cs_jose bench_util PkgConfig::JOSE OpenSSL::Crypto)
   cs_defaults(bench_jose)
   list(APPEND CS_BENCH_COMMANDS COMMAND bench_jose)
 endif()

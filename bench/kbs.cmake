@@ -14,7 +14,7 @@
 
 if(TARGET custosd AND TARGET cs_sim AND TARGET cs_jose AND TARGET cs_net)
   add_executable(bench_kbs bench_kbs.c)
-  target_link_libraries(bench_kbs PRIVATE cs_sim cs_jose cs_broker_store cs_tlog CURL::libcurl
+  target_link_libraries(bench_kbs PRIVATE cs_sim cs_jose cs_broker_store cs_tlog bench_util CURL::libcurl
     OpenSSL::Crypto Threads::Threads)
   cs_defaults(bench_kbs)
   add_dependencies(bench_kbs custosd)

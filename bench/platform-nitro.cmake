@@ -5,7 +5,7 @@
 # on the A01 case of ${CS_SHARED_DIR}; without the shared data the bench target skips it.
 # Measure a Release or RelWithDebInfo build without sanitizers.
 add_executable(bench_nitro bench_nitro.c)
-target_link_libraries(bench_nitro PRIVATE cs_verify)
+target_link_libraries(bench_nitro PRIVATE cs_verify bench_util)
 cs_defaults(bench_nitro)
 
 if(DEFINED CS_SHARED_DIR)

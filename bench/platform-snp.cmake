@@ -3,7 +3,7 @@
 # beside the floor of one ECDSA P-384 verification (key prepared), plus cold verification
 # and peak RSS. Runs on the N02 case of ${CS_SHARED_DIR} when it exists.
 add_executable(bench_snp bench_snp.c)
-target_link_libraries(bench_snp PRIVATE cs_verify)
+target_link_libraries(bench_snp PRIVATE cs_verify bench_util)
 cs_defaults(bench_snp)
 
 if(NOT DEFINED CS_SHARED_DIR)

@@ -12,7 +12,7 @@
 # Measure a Release or RelWithDebInfo build without sanitizers.
 
 add_executable(bench_tlog bench_tlog.c)
-target_link_libraries(bench_tlog PRIVATE cs_tlog Threads::Threads)
+target_link_libraries(bench_tlog PRIVATE cs_tlog bench_util Threads::Threads)
 cs_defaults(bench_tlog)
 
 if(DEFINED CS_SHARED_DIR)

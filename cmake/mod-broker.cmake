@@ -14,7 +14,7 @@ if(TARGET cs_policy AND TARGET cs_jose AND TARGET cs_broker_store AND TARGET cs_
   add_library(cs_broker STATIC
     src/broker/http.c src/broker/blog.c src/broker/metrics.c src/broker/ratelimit.c
     src/broker/config.c src/broker/audit.c src/broker/secrets.c src/broker/evidence.c
-    src/broker/token.c src/broker/bundle.c src/broker/kbs.c src/broker/admin.c src/broker/state.c src/broker/logapi.c
+    src/broker/token.c src/broker/bundle.c src/broker/scache.c src/broker/kbs.c src/broker/admin.c src/broker/state.c src/broker/logapi.c
     src/broker/broker.c)
   target_link_libraries(cs_broker PUBLIC cs_policy cs_jose cs_broker_store cs_tlog cs_verify
     PkgConfig::MHD Threads::Threads)

@@ -46,3 +46,6 @@ build/custos fetch --url "$url" --resource default/dev/secret --attester sim \
 cmp "$dir/secret" "$dir/released"
 vkey=$(curl -s "$url/custos/v1/log/entry/0" | sed 's/.*"log_vkey":"\([^"]*\)".*/\1/')
 build/custos audit verify --url "$url" --vkey "$vkey"
+set +x
+echo
+sh scripts/demo.sh build

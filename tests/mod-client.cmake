@@ -40,5 +40,7 @@ if(TARGET cs_client)
         $<TARGET_FILE:client_lib_driver>)
     set_tests_properties(client_agent_flow PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
   endif()
+  # reboot and resume: the sealed cache, resume, reconcile, and scripts/demo.sh
+  include(${CMAKE_CURRENT_SOURCE_DIR}/rehydrate/rehydrate.cmake OPTIONAL)
 endif()
 # ---- end cs_client ----

@@ -4,8 +4,8 @@
 # evidence, and the KBS JSON form of the real reports.
 cs_add_test(test_snp_report unit/test_snp_report.c)
 cs_add_test(test_snp_pki unit/test_snp_pki.c LIBS OpenSSL::Crypto)
-cs_add_test(test_snp_cases vectors/test_snp_cases.c)
-cs_add_test(test_snp_damage vectors/test_snp_damage.c LIBS OpenSSL::Crypto)
+cs_add_test(test_snp_cases vectors/test_snp_cases.c LIBS cs_cases)
+cs_add_test(test_snp_damage vectors/test_snp_damage.c LIBS cs_cases OpenSSL::Crypto)
 cs_add_test(test_snp_kbs vectors/test_snp_kbs.c)
 
 # End to end: `custos verify` on every snp case directory of ../shared at the case's

@@ -2,8 +2,8 @@
 # Tests of TPM 2.0 quote verification (docs/platforms/tpm.md).
 cs_add_test(test_tpm_attest unit/test_tpm_attest.c)
 cs_add_test(test_tpm_verify unit/test_tpm_verify.c LIBS OpenSSL::Crypto)
-cs_add_test(test_tpm_cases vectors/test_tpm_cases.c)
-cs_add_test(test_tpm_damage vectors/test_tpm_damage.c LIBS OpenSSL::Crypto Threads::Threads)
+cs_add_test(test_tpm_cases vectors/test_tpm_cases.c LIBS cs_cases)
+cs_add_test(test_tpm_damage vectors/test_tpm_damage.c LIBS cs_cases OpenSSL::Crypto Threads::Threads)
 
 # The library's pieces API as a command, for the software-TPM test next to the CLI.
 add_executable(test_tpm_check vectors/test_tpm_check.c)

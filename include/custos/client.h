@@ -17,6 +17,11 @@
  * The anti-rollback memory (last checkpoint, highest version per object) lives in a state
  * file written atomically with mode 0600. It holds nothing secret.
  *
+ *   reboot and resume   after a rehydration, an optional sealed cache (TPM or broker key)
+ *               of the credentials and state the operator lists; on restart the broker
+ *               first, the cache only when the broker cannot be reached; reconcile pushes
+ *               versions written offline with compare-and-swap and reports conflicts.
+ *
  * Thread safety: a handle may be shared by threads; its calls are serialised by a mutex
  * (network I/O included). Every call attests first when the handle has no session.
  */
@@ -115,6 +120,101 @@ CS_RESULT custos_client_state_get(struct custos_client *c, const char *object,
  */
 CS_RESULT custos_client_token(struct custos_client *c, const char *audience,
                               struct custos_diag *diag, char **token);
+
+/* ---- the local sealed cache and resume (docs/client.md "Reboot and resume") ---- */
+
+/* Where the handle's credentials and state come from. */
+enum custos_source {
+    CUSTOS_SOURCE_BROKER = 1, /* attested to the broker: every call goes to it */
+    CUSTOS_SOURCE_CACHE = 2,  /* the sealed cache: credentials and state served locally */
+};
+
+#define CUSTOS_CACHE_ITEMS_MAX 64 /* credentials, and state objects, a cache keeps */
+
+struct custos_cache_opts {
+    const char *provider;     /* "tpm2" or "broker" (required) */
+    const char *tcti;         /* tpm2: TCTI string, or NULL: the tctildr default */
+    const char *pcrs;         /* tpm2: "<bank>:<n>[,<n>...]", or NULL: "sha256:7" */
+    uint32_t nv_index;        /* tpm2: NV counter index, or 0: 0x01637573 */
+    const char *key_resource; /* broker: the 32-byte cache key resource, or NULL:
+                                 default/<identity>/cache-key */
+    /* What the cache may keep, chosen by the operator (NULL-terminated lists, at most
+       CUSTOS_CACHE_ITEMS_MAX names each): resources, and state objects (with them the
+       state key, itself a resource). */
+    const char *const *credentials;
+    const char *const *objects;
+    int64_t max_offline_s;        /* the operator's offline window, 1..31622400 seconds */
+    const char *policy_resource;  /* or NULL. A resource the broker releases, JSON
+                                     {"max_offline_s": N, "credentials": ["name", ...]}:
+                                     the window is the smaller of both, and every
+                                     credential kept (the state key included) must be
+                                     listed, else CS_E_POLICY */
+};
+
+/*
+ * After a successful rehydration: fetches (attesting first if needed) every credential
+ * and state object named by o (each state version verified against the log like
+ * custos_client_state_get), and writes the sealed cache at path (docs/cache.md) with the
+ * last checkpoint, the issue time and the offline window. The handle keeps the cache for
+ * later offline writes. Objects the broker does not hold (404) are left out.
+ */
+CS_RESULT custos_client_cache_save(struct custos_client *c, const char *path,
+                                   const struct custos_cache_opts *o, struct custos_diag *diag);
+
+/*
+ * Opens the cache at path and serves credentials and state from it from then on:
+ * custos_client_get_resource and custos_client_state_get read the cache (no network),
+ * custos_client_state_put writes a local version into the cache (sealed again: with tpm2
+ * the NV counter advances) for custos_client_reconcile to push later; tokens need the
+ * broker. tpm2: no network at all. broker: attests and fetches the cache key first.
+ * The state-file memory still applies: a cached version below the highest seen is
+ * refused (CS_E_CONFLICT). Needs opts.identity (the payload is bound to it).
+ * Codes as cs_cache_open: CS_E_NOT_FOUND, CS_E_SIGNATURE, CS_E_TCB, CS_E_CONFLICT,
+ * CS_E_BINDING, CS_E_EXPIRED, CS_E_FORMAT...
+ */
+CS_RESULT custos_client_cache_open(struct custos_client *c, const char *path,
+                                   const struct custos_cache_opts *o, struct custos_diag *diag);
+
+/*
+ * Resume after a restart: attests to the broker; when it answers, *from is
+ * CUSTOS_SOURCE_BROKER (rehydration). Only when the broker cannot be reached (CS_E_IO:
+ * no connection, TLS, 5xx, 429) does it fall back to custos_client_cache_open
+ * (*from = CUSTOS_SOURCE_CACHE); a refusal by the broker (403, 401) is returned as is,
+ * never bypassed with the cache.
+ */
+CS_RESULT custos_client_resume(struct custos_client *c, const char *path,
+                               const struct custos_cache_opts *o, struct custos_diag *diag,
+                               enum custos_source *from);
+
+enum custos_reconcile_outcome {
+    CUSTOS_RECONCILE_SAME = 0,     /* neither side changed */
+    CUSTOS_RECONCILE_PUSHED = 1,   /* a local version written offline was written back (CAS) */
+    CUSTOS_RECONCILE_PULLED = 2,   /* the broker's newer version replaced the cached one */
+    CUSTOS_RECONCILE_CONFLICT = 3, /* both changed since the cache was saved: nothing written */
+};
+
+struct custos_reconcile_item {
+    char object[CUSTOS_STATE_OBJECT_MAX + 1];
+    enum custos_reconcile_outcome outcome;
+    uint64_t base;   /* the broker's version when the cache was saved (0: none) */
+    uint64_t local;  /* the cache's version */
+    uint64_t remote; /* the broker's version before reconciling (0: none) */
+    uint64_t now;    /* the broker's version after reconciling */
+};
+
+/*
+ * Reconciles the cache at path with the broker (which must answer: CS_E_IO otherwise),
+ * per object of the cache and of o->objects: only the cache changed -> pushed with
+ * If-Match: base (a 412 in between makes it a conflict); only the broker changed ->
+ * pulled; both -> CONFLICT, reported and left as is on both sides. Without conflicts the
+ * cache is then saved afresh from the broker (custos_client_cache_save); with conflicts
+ * only the objects settled are updated in it, and the call returns CS_E_CONFLICT. The
+ * handle serves from the broker afterwards. items (cap entries) receive one entry per
+ * object, *n their number (objects beyond cap are reconciled but not reported).
+ */
+CS_RESULT custos_client_reconcile(struct custos_client *c, const char *path,
+                                  const struct custos_cache_opts *o, struct custos_diag *diag,
+                                  struct custos_reconcile_item *items, size_t cap, size_t *n);
 
 #pragma GCC visibility pop
 

@@ -11,6 +11,7 @@
 #include "broker/audit.h"
 #include "broker/blog.h"
 #include "broker/bundle.h"
+#include "broker/scache.h"
 #include "broker/broker_int.h"
 #include "core/cs_file.h"
 #include "core/cs_hex.h"
@@ -337,6 +338,7 @@ static cs_res open_parts(struct cs_broker *b)
     const struct cs_broker_config *c = &b->cfg;
     CS_ENSURE(c->n_admin > 0, CS_E_ARG); /* no admin credential: refuse to start */
     CS_TRY(cs_metrics_new(&b->metrics));
+    CS_TRY(cs_scache_new(&b->scache));
     CS_TRY(cs_ratelimit_new(c->auth_rate, c->auth_burst, &b->auth_limit));
     CS_TRY(cs_ratelimit_new(c->auth_rate_global, c->auth_burst_global, &b->auth_global));
     CS_TRY(cs_ratelimit_new(c->resource_rate, c->resource_burst, &b->resource_limit));
@@ -451,6 +453,7 @@ void cs_broker_close(struct cs_broker *b)
     pthread_mutex_destroy(&b->state_mu);
     pthread_mutex_destroy(&b->expire_mu);
     cs_metrics_free(b->metrics);
+    cs_scache_free(b->scache);
     pthread_mutex_destroy(&b->policy_mu);
     cs_free(b);
 }

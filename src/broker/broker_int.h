@@ -20,6 +20,7 @@ struct cs_keyprov;
 struct cs_jwt_key;
 struct cs_log;
 struct cs_policy;
+struct cs_scache;
 struct custos_dcap_collateral;
 struct custos_snp_collateral;
 
@@ -42,6 +43,7 @@ struct cs_broker {
     struct cs_note_signer log_signer;
     char log_vkey[256];
     struct cs_metrics *metrics;
+    struct cs_scache *scache;            /* attested sessions in memory (scache.h) */
     struct cs_ratelimit *auth_limit;     /* per client (IPv6: per /64) */
     struct cs_ratelimit *auth_global;    /* all clients together */
     struct cs_ratelimit *resource_limit; /* per session or token */

@@ -13,6 +13,7 @@
 #include "broker/blog.h"
 #include "broker/broker_int.h"
 #include "broker/evidence.h"
+#include "broker/scache.h"
 #include "broker/secrets.h"
 #include "broker/token.h"
 #include "core/cs_b64.h"
@@ -427,6 +428,9 @@ void cs_kbs_attest(struct cs_broker *b, const struct cs_http_req *req, struct cs
         cs_broker_error(resp, 500, "InternalError", "cannot complete the attestation");
         goto out;
     }
+    /* the hot path of resource requests: no store read, no JSON or key parsing */
+    (void)cs_ok(cs_scache_put(b->scache, s.id_hash, at.expires, (int64_t)index,
+                              json_incref(a.input), CS_MOVE(a.key)));
     char idx[24];
     snprintf(idx, sizeof idx, "%llu", (unsigned long long)index);
     (void)cs_ok(cs_http_resp_header(resp, "X-Custos-Log-Index", idx));
@@ -443,14 +447,16 @@ out:
 struct requester {
     char ref[48];       /* session reference, or "token:<jti>" */
     json_t *input;
-    json_t *tee_pubkey;
+    json_t *tee_pubkey; /* when the session came from the store or a token */
+    struct cs_sess *sess; /* when it came from the cache: holds the parsed key */
     int64_t attest_index;
 };
 
-static void requester_clear(struct requester *q)
+static void requester_clear(struct cs_broker *b, struct requester *q)
 {
     json_decref(q->input);
     json_decref(q->tee_pubkey);
+    cs_scache_release(b->scache, q->sess);
 }
 
 static cs_res load_json_text(const char *text, json_t **out)
@@ -467,6 +473,19 @@ static cs_res requester_from_request(struct cs_broker *b, const struct cs_http_r
         const char *jwt = req->authorization + 7;
         return cs_token_accept(b->token_key, jwt, now, q->ref, sizeof q->ref, &q->input,
                                &q->tee_pubkey, &q->attest_index);
+    }
+    char id[64];
+    uint8_t id_hash[32];
+    CS_TRY(cs_http_cookie(req->cookie, COOKIE_NAME, id, sizeof id));
+    cs_res hr = session_hash(id, id_hash);
+    cs_wipe(id, sizeof id);
+    CS_TRY(hr);
+    q->sess = cs_scache_get(b->scache, id_hash, now);
+    if (q->sess != NULL) {
+        session_ref(id_hash, q->ref);
+        q->attest_index = q->sess->attest_index;
+        q->input = json_incref(q->sess->input);
+        return CS_SUCCESS;
     }
     struct cs_session s = { 0 };
     cs_res r = cs_broker_session_of(b, req, now, &s);
@@ -522,8 +541,9 @@ static cs_res release(struct cs_broker *b, const struct requester *q,
     cs_res ro = cs_resource_open(b->kek, name, version, blob.p, blob.len, &pt, &pt_len);
     cs_blob_clear(&blob);
     CS_TRY(ro);
-    struct cs_tee_key *key = NULL;
-    cs_res r = cs_tee_key_parse(q->tee_pubkey, &key);
+    struct cs_tee_key *parsed = NULL;
+    cs_res r = q->sess != NULL ? CS_SUCCESS : cs_tee_key_parse(q->tee_pubkey, &parsed);
+    const struct cs_tee_key *key = q->sess != NULL ? q->sess->key : parsed;
     uint8_t thumb_raw[32];
     char thumb[44] = "";
     if (cs_ok(r)) {
@@ -545,7 +565,7 @@ static cs_res release(struct cs_broker *b, const struct requester *q,
         r = cs_jwe_encrypt(key, NULL, pt, pt_len, &jwe);
     }
     cs_free_wipe(pt, pt_len);
-    cs_tee_key_free(key);
+    cs_tee_key_free(parsed);
     CS_TRY(r);
     char idx[24];
     snprintf(idx, sizeof idx, "%llu", (unsigned long long)index);
@@ -562,18 +582,18 @@ void cs_kbs_resource(struct cs_broker *b, const struct cs_http_req *req, const c
     int64_t now = cs_time_now();
     struct requester q = { .attest_index = -1 };
     if (!cs_ok(requester_from_request(b, req, now, &q))) {
-        requester_clear(&q);
+        requester_clear(b, &q);
         cs_broker_error(resp, 401, "UnAuthenticated", "missing or expired session or token");
         return;
     }
     if (!cs_broker_resource_allowed(b, q.ref)) {
-        requester_clear(&q);
+        requester_clear(b, &q);
         cs_metrics_denial(b->metrics, "rate_limited");
         cs_broker_error(resp, 429, "TooManyRequests", "too many resource requests");
         return;
     }
     if (!cs_broker_is_resource_name(name)) {
-        requester_clear(&q);
+        requester_clear(b, &q);
         cs_broker_error(resp, 400, "InvalidRequest", "resource names are repo/type/tag");
         return;
     }
@@ -599,6 +619,6 @@ void cs_kbs_resource(struct cs_broker *b, const struct cs_http_req *req, const c
             cs_broker_error(resp, 500, "InternalError", "cannot release the resource");
         }
     }
-    requester_clear(&q);
+    requester_clear(b, &q);
     cs_broker_policy_put(b, p);
 }

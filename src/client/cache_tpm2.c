@@ -176,7 +176,11 @@ static CS_RESULT session_start(struct tpm_ctx *t, ESYS_TR srk, TPM2_SE type, TPM
     CS_TRY(tpm_rc(Esys_StartAuthSession(t->esys, srk, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                         ESYS_TR_NONE, NULL, type, &sym, TPM2_ALG_SHA256, s),
                   CS_E_IO));
-    return tpm_rc(Esys_TRSess_SetAttributes(t->esys, *s, attrs, 0xff), CS_E_CRYPTO);
+    /* continueSession: the session outlives the command, so that the guard's flush is
+       what ends it (without it the TPM ends it first and the flush fails) */
+    return tpm_rc(Esys_TRSess_SetAttributes(t->esys, *s, attrs | TPMA_SESSION_CONTINUESESSION,
+                                            0xff),
+                  CS_E_CRYPTO);
 }
 
 /* The policy digest of PolicyPCR over the current values of the selected PCRs. */

@@ -22,38 +22,7 @@
 #include "net/http_client.h"
 
 #define URL_MAX 2048
-#define COOKIE_MAX 512
 #define ANSWER_JSON_MAX (CS_STATE_ENVELOPE_MAX / 3u * 4u + 256u * 1024u)
-#define PIN_PREFIX "sha256/" "/" /* libcurl's pin prefix, split so lint sees no comment */
-
-struct custos_client {
-    pthread_mutex_t mu; /* everything below */
-    char *url;          /* without a trailing '/' */
-    const char *path0;  /* the path part of url ("" or "/prefix"), inside url */
-    char *cacert;
-    char pin[sizeof PIN_PREFIX + 48];
-    bool has_pin;
-    char *vkey;
-    char *origin;
-    char *state_file;
-    char *identity_opt;
-    char *state_key_opt;
-    struct cs_attester *attester;
-    struct cs_httpc_conn *conn;
-    struct cs_memory mem;
-
-    /* the session: one attestation */
-    bool has_session;
-    char cookie[COOKIE_MAX];
-    char nonce[CS_KBS_NONCE_MAX + 1];
-    json_t *priv; /* the TEE private JWK */
-    uint64_t counter;
-    char *token;
-    char identity[CS_STATE_IDENTITY_MAX + 1];
-    uint8_t state_key[CS_AEAD_KEY_LEN];
-    bool has_state_key;
-    long last_status; /* of the last HTTP answer: 401 means the session is gone */
-};
 
 static char *dup_or_null(const char *s, cs_res *r)
 {
@@ -75,7 +44,7 @@ static char *dup_or_null(const char *s, cs_res *r)
 
 /* ---- the session ---- */
 
-static void session_end(struct custos_client *c)
+void cs_client_session_end(struct custos_client *c)
 {
     json_decref(c->priv); /* jansson does not wipe: the key lived only as long as the session */
     c->priv = NULL;
@@ -100,7 +69,8 @@ void custos_client_free(struct custos_client *c)
     if (c == NULL) {
         return;
     }
-    session_end(c);
+    cs_client_session_end(c);
+    cs_client_cache_drop(c);
     cs_attester_free(c->attester);
     cs_httpc_conn_free(c->conn);
     cs_memory_clear(&c->mem);
@@ -130,7 +100,7 @@ static cs_res pin_make(const char *in, char *out, size_t cap)
     }
     char b64[48];
     CS_TRY(cs_b64_encode(h, sizeof h, b64, sizeof b64));
-    int w = snprintf(out, cap, PIN_PREFIX "%s", b64);
+    int w = snprintf(out, cap, CS_CLIENT_PIN_PREFIX "%s", b64);
     CS_ENSURE(w > 0 && (size_t)w < cap, CS_E_INTERNAL);
     return CS_SUCCESS;
 }
@@ -354,9 +324,9 @@ static cs_res auth(struct custos_client *c, struct custos_diag *diag)
     return CS_SUCCESS;
 }
 
-static cs_res attest_locked(struct custos_client *c, struct custos_diag *diag)
+cs_res cs_client_attest_locked(struct custos_client *c, struct custos_diag *diag)
 {
-    session_end(c);
+    cs_client_session_end(c);
     CS_TRY(auth(c, diag));
     CS_AUTO(cs_json_decrefp) json_t *pub = NULL;
     CS_TRY(cs_tee_keypair_generate("EC-P256", &c->priv, &pub));
@@ -400,16 +370,18 @@ static cs_res attest_locked(struct custos_client *c, struct custos_diag *diag)
 
 static cs_res ensure_session(struct custos_client *c, struct custos_diag *diag)
 {
-    return c->has_session ? CS_SUCCESS : attest_locked(c, diag);
+    return c->has_session ? CS_SUCCESS : cs_client_attest_locked(c, diag);
 }
 
 CS_RESULT custos_client_attest(struct custos_client *c, struct custos_diag *diag)
 {
     CS_ENSURE(c != NULL, CS_E_ARG);
     pthread_mutex_lock(&c->mu);
-    cs_res r = attest_locked(c, diag);
+    cs_res r = cs_client_attest_locked(c, diag);
     if (!cs_ok(r)) {
-        session_end(c);
+        cs_client_session_end(c);
+    } else {
+        c->is_offline = false; /* from now on, the broker */
     }
     pthread_mutex_unlock(&c->mu);
     return r;
@@ -417,7 +389,7 @@ CS_RESULT custos_client_attest(struct custos_client *c, struct custos_diag *diag
 
 /* ---- resources ---- */
 
-static bool resource_name_ok(const char *name)
+bool cs_client_resource_name_ok(const char *name)
 {
     size_t n = strnlen(name, CUSTOS_RESOURCE_NAME_MAX + 1);
     return n > 0 && n <= CUSTOS_RESOURCE_NAME_MAX
@@ -455,8 +427,8 @@ static bool session_gone(const struct custos_client *c, cs_res r)
     return !cs_ok(r) && c->last_status == 401;
 }
 
-static cs_res resource_locked(struct custos_client *c, const char *name, struct custos_diag *diag,
-                              uint8_t **secret, size_t *len)
+cs_res cs_client_resource_locked(struct custos_client *c, const char *name,
+                                 struct custos_diag *diag, uint8_t **secret, size_t *len)
 {
     CS_TRY(ensure_session(c, diag));
     return resource_once(c, name, diag, secret, len);
@@ -469,14 +441,19 @@ CS_RESULT custos_client_get_resource(struct custos_client *c, const char *name,
     *secret = NULL;
     *len = 0;
     CS_ENSURE(c != NULL && name != NULL, CS_E_ARG);
-    if (!resource_name_ok(name)) {
+    if (!cs_client_resource_name_ok(name)) {
         CS_CLIENT_FAIL(diag, CS_E_ARG, "a resource name is REPO/TYPE/TAG of [A-Za-z0-9._-]");
     }
     pthread_mutex_lock(&c->mu);
-    cs_res r = resource_locked(c, name, diag, secret, len);
+    if (c->is_offline) {
+        cs_res r = cs_client_cache_resource(c, name, diag, secret, len);
+        pthread_mutex_unlock(&c->mu);
+        return r;
+    }
+    cs_res r = cs_client_resource_locked(c, name, diag, secret, len);
     if (session_gone(c, r)) { /* the session expired: attest afresh, once */
-        session_end(c);
-        r = resource_locked(c, name, diag, secret, len);
+        cs_client_session_end(c);
+        r = cs_client_resource_locked(c, name, diag, secret, len);
     }
     pthread_mutex_unlock(&c->mu);
     return r;
@@ -484,25 +461,33 @@ CS_RESULT custos_client_get_resource(struct custos_client *c, const char *name,
 
 /* ---- state ---- */
 
-static cs_res state_key(struct custos_client *c, struct custos_diag *diag)
+cs_res cs_client_state_key_name(const struct custos_client *c, char *name, size_t cap,
+                                struct custos_diag *diag)
 {
-    if (c->has_state_key) {
-        return CS_SUCCESS;
-    }
     if (c->identity[0] == '\0') {
         CS_CLIENT_FAIL(diag, CS_E_ARG,
                        "the token names no identity: configure the state identity");
     }
-    char name[CUSTOS_RESOURCE_NAME_MAX + 1];
-    int n = c->state_key_opt != NULL
-                ? snprintf(name, sizeof name, "%s", c->state_key_opt)
-                : snprintf(name, sizeof name, "default/%s/state-key", c->identity);
-    if (n <= 0 || (size_t)n >= sizeof name || !resource_name_ok(name)) {
+    int n = c->state_key_opt != NULL ? snprintf(name, cap, "%s", c->state_key_opt)
+                                     : snprintf(name, cap, "default/%s/state-key", c->identity);
+    if (n <= 0 || (size_t)n >= cap || !cs_client_resource_name_ok(name)) {
         CS_CLIENT_FAIL(diag, CS_E_ARG, "the state key's resource name is not usable");
     }
+    return CS_SUCCESS;
+}
+
+/* The state key: from the broker, or from the cache when offline. */
+cs_res cs_client_state_key(struct custos_client *c, struct custos_diag *diag)
+{
+    if (c->has_state_key) {
+        return CS_SUCCESS;
+    }
+    char name[CUSTOS_RESOURCE_NAME_MAX + 1];
+    CS_TRY(cs_client_state_key_name(c, name, sizeof name, diag));
     uint8_t *key = NULL;
     size_t len = 0;
-    CS_TRY(resource_locked(c, name, diag, &key, &len));
+    CS_TRY(c->is_offline ? cs_client_cache_resource(c, name, diag, &key, &len)
+                         : cs_client_resource_locked(c, name, diag, &key, &len));
     if (len != CS_AEAD_KEY_LEN) {
         custos_free_secret(key, len);
         CS_CLIENT_FAIL(diag, CS_E_FORMAT, "the state key %.128s is %zu bytes, not 32", name, len);
@@ -535,11 +520,12 @@ static cs_res pop_headers(struct custos_client *c, const char *method, const cha
     return CS_SUCCESS;
 }
 
-static cs_res put_locked(struct custos_client *c, const char *object, const uint8_t *pt,
-                         size_t len, uint64_t expected, struct custos_diag *diag, uint64_t *out)
+cs_res cs_client_put_locked(struct custos_client *c, const char *object, const uint8_t *pt,
+                            size_t len, uint64_t expected, struct custos_diag *diag,
+                            uint64_t *out)
 {
     CS_TRY(ensure_session(c, diag));
-    CS_TRY(state_key(c, diag));
+    CS_TRY(cs_client_state_key(c, diag));
     CS_AUTO(cs_freep) uint8_t *env = NULL;
     size_t env_len = 0;
     CS_TRY(cs_state_seal(c->state_key, c->identity, object, expected + 1, pt, len, &env,
@@ -598,10 +584,16 @@ CS_RESULT custos_client_state_put(struct custos_client *c, const char *object,
         CS_CLIENT_FAIL(diag, CS_E_ARG, "version out of range");
     }
     pthread_mutex_lock(&c->mu);
-    cs_res r = put_locked(c, object, plaintext, len, expected_version, diag, new_version);
+    if (c->is_offline) {
+        cs_res r = cs_client_cache_state_put(c, object, plaintext, len, expected_version, diag,
+                                             new_version);
+        pthread_mutex_unlock(&c->mu);
+        return r;
+    }
+    cs_res r = cs_client_put_locked(c, object, plaintext, len, expected_version, diag, new_version);
     if (session_gone(c, r)) {
-        session_end(c);
-        r = put_locked(c, object, plaintext, len, expected_version, diag, new_version);
+        cs_client_session_end(c);
+        r = cs_client_put_locked(c, object, plaintext, len, expected_version, diag, new_version);
     }
     pthread_mutex_unlock(&c->mu);
     return r;
@@ -667,11 +659,19 @@ static cs_res verify_read(struct custos_client *c, const char *object,
     return cs_state_check_version(&c->mem, object, rd->version, diag);
 }
 
-static cs_res get_locked(struct custos_client *c, const char *object, struct custos_diag *diag,
-                         uint8_t **pt, size_t *len, uint64_t *version)
+void cs_client_state_copy_clear(struct cs_state_copy *k)
+{
+    cs_free(k->ciphertext);
+    cs_free(k->checkpoint);
+    *k = (struct cs_state_copy){ 0 };
+}
+
+cs_res cs_client_get_locked(struct custos_client *c, const char *object, struct custos_diag *diag,
+                            uint8_t **pt, size_t *len, uint64_t *version,
+                            struct cs_state_copy *keep)
 {
     CS_TRY(ensure_session(c, diag));
-    CS_TRY(state_key(c, diag));
+    CS_TRY(cs_client_state_key(c, diag));
     char path[CUSTOS_STATE_OBJECT_MAX + 32];
     snprintf(path, sizeof path, "/custos/v1/state/%s", object);
     struct cs_httpc_resp resp;
@@ -697,6 +697,20 @@ static cs_res get_locked(struct custos_client *c, const char *object, struct cus
                                rd.version, object, c->identity, custos_code_name(r.code));
         }
     }
+    if (cs_ok(r) && keep != NULL) {
+        r = cs_alloc(1, rd.checkpoint_len + 1, (void **)&keep->checkpoint);
+        if (cs_ok(r)) {
+            memcpy(keep->checkpoint, rd.checkpoint, rd.checkpoint_len);
+            keep->ciphertext = rd.ciphertext; /* moved */
+            keep->ciphertext_len = rd.ciphertext_len;
+            keep->log_index = rd.log_index;
+            rd.ciphertext = NULL;
+        } else {
+            custos_free_secret(*pt, *len);
+            *pt = NULL;
+            *len = 0;
+        }
+    }
     uint64_t v = rd.version;
     cs_state_read_clear(&rd);
     CS_TRY(r);
@@ -711,6 +725,9 @@ static cs_res get_locked(struct custos_client *c, const char *object, struct cus
         custos_free_secret(*pt, *len);
         *pt = NULL;
         *len = 0;
+        if (keep != NULL) {
+            cs_client_state_copy_clear(keep);
+        }
         CS_CLIENT_FAIL(diag, r.code, "the state file cannot be saved");
     }
     *version = v;
@@ -730,10 +747,15 @@ CS_RESULT custos_client_state_get(struct custos_client *c, const char *object,
         CS_CLIENT_FAIL(diag, CS_E_ARG, "an object name is 1..128 bytes of [A-Za-z0-9._-]");
     }
     pthread_mutex_lock(&c->mu);
-    cs_res r = get_locked(c, object, diag, plaintext, len, version);
+    if (c->is_offline) {
+        cs_res r = cs_client_cache_state_get(c, object, diag, plaintext, len, version);
+        pthread_mutex_unlock(&c->mu);
+        return r;
+    }
+    cs_res r = cs_client_get_locked(c, object, diag, plaintext, len, version, NULL);
     if (session_gone(c, r)) {
-        session_end(c);
-        r = get_locked(c, object, diag, plaintext, len, version);
+        cs_client_session_end(c);
+        r = cs_client_get_locked(c, object, diag, plaintext, len, version, NULL);
     }
     pthread_mutex_unlock(&c->mu);
     return r;
@@ -791,9 +813,13 @@ CS_RESULT custos_client_token(struct custos_client *c, const char *audience,
         CS_CLIENT_FAIL(diag, CS_E_ARG, "an audience is 1..128 bytes of [A-Za-z0-9._-]");
     }
     pthread_mutex_lock(&c->mu);
+    if (c->is_offline) {
+        pthread_mutex_unlock(&c->mu);
+        CS_CLIENT_FAIL(diag, CS_E_IO, "offline (serving from the cache): a token needs the broker");
+    }
     cs_res r = token_locked(c, audience, diag, token);
     if (session_gone(c, r)) {
-        session_end(c);
+        cs_client_session_end(c);
         r = token_locked(c, audience, diag, token);
     }
     pthread_mutex_unlock(&c->mu);

@@ -8,12 +8,14 @@
 #define CS_CLIENT_INT_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/cs_result.h"
 #include "crypto/cs_aead.h"
+#include "crypto/cs_kbs_binding.h"
 #include "custos/client.h"
 #include "custos/tlog.h"
 
@@ -123,5 +125,89 @@ cs_res cs_client_fail(struct custos_diag *diag, cs_code code, const char *file, 
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 #define CS_CLIENT_FAIL(diag, code, ...)                                                    \
     return cs_client_fail((diag), (code), __FILE__, __LINE__, __VA_ARGS__)
+
+/* ---- the handle (client.c), shared with the cache and resume (client_cache.c) ---- */
+
+#define CS_CLIENT_COOKIE_MAX 512
+#define CS_CLIENT_PIN_PREFIX "sha256/" "/" /* libcurl's pin prefix, split so lint sees no comment */
+
+struct cs_attester;
+struct cs_httpc_conn;
+struct cs_cache_key_provider;
+
+struct custos_client {
+    pthread_mutex_t mu; /* everything below */
+    char *url;          /* without a trailing '/' */
+    const char *path0;  /* the path part of url ("" or "/prefix"), inside url */
+    char *cacert;
+    char pin[sizeof CS_CLIENT_PIN_PREFIX + 48];
+    bool has_pin;
+    char *vkey;
+    char *origin;
+    char *state_file;
+    char *identity_opt;
+    char *state_key_opt;
+    struct cs_attester *attester;
+    struct cs_httpc_conn *conn;
+    struct cs_memory mem;
+
+    /* the session: one attestation */
+    bool has_session;
+    char cookie[CS_CLIENT_COOKIE_MAX];
+    char nonce[CS_KBS_NONCE_MAX + 1];
+    json_t *priv; /* the TEE private JWK */
+    uint64_t counter;
+    char *token;
+    char identity[CS_STATE_IDENTITY_MAX + 1];
+    uint8_t state_key[CS_AEAD_KEY_LEN];
+    bool has_state_key;
+    long last_status; /* of the last HTTP answer: 401 means the session is gone */
+
+    /* the sealed cache (client_cache.c): when is_offline, credentials and state come
+       from cache (the opened payload) and local writes are sealed again to cache_path */
+    bool is_offline;
+    json_t *cache;
+    char *cache_path;
+    struct cs_cache_key_provider *cache_prov;
+};
+
+/* A copy of what a verified state read served, for the cache (cs_client_state_copy_clear). */
+struct cs_state_copy {
+    uint8_t *ciphertext; /* cs_alloc'd */
+    size_t ciphertext_len;
+    uint64_t log_index;
+    char *checkpoint; /* cs_alloc'd, NUL-terminated */
+};
+void cs_client_state_copy_clear(struct cs_state_copy *k);
+
+/* Called with c->mu held. */
+void cs_client_session_end(struct custos_client *c);
+cs_res cs_client_attest_locked(struct custos_client *c, struct custos_diag *diag);
+bool cs_client_resource_name_ok(const char *name);
+cs_res cs_client_resource_locked(struct custos_client *c, const char *name,
+                                 struct custos_diag *diag, uint8_t **secret, size_t *len);
+/* The state key's resource name (opts.state_key or default/<identity>/state-key). */
+cs_res cs_client_state_key_name(const struct custos_client *c, char *name, size_t cap,
+                                struct custos_diag *diag);
+cs_res cs_client_state_key(struct custos_client *c, struct custos_diag *diag);
+cs_res cs_client_put_locked(struct custos_client *c, const char *object, const uint8_t *pt,
+                            size_t len, uint64_t expected, struct custos_diag *diag,
+                            uint64_t *out);
+/* A verified read; keep (or NULL) receives the ciphertext, log index and checkpoint. */
+cs_res cs_client_get_locked(struct custos_client *c, const char *object, struct custos_diag *diag,
+                            uint8_t **pt, size_t *len, uint64_t *version,
+                            struct cs_state_copy *keep);
+
+/* Offline (client_cache.c), c->mu held, c->is_offline. */
+cs_res cs_client_cache_resource(struct custos_client *c, const char *name,
+                                struct custos_diag *diag, uint8_t **secret, size_t *len);
+cs_res cs_client_cache_state_get(struct custos_client *c, const char *object,
+                                 struct custos_diag *diag, uint8_t **pt, size_t *len,
+                                 uint64_t *version);
+cs_res cs_client_cache_state_put(struct custos_client *c, const char *object, const uint8_t *pt,
+                                 size_t len, uint64_t expected, struct custos_diag *diag,
+                                 uint64_t *out);
+/* Forgets the cache (payload, provider, path). */
+void cs_client_cache_drop(struct custos_client *c);
 
 #endif

@@ -6,12 +6,9 @@
  * variants (byte mutations and other instants). Expectations are read from the files,
  * never copied into this code.
  */
-#include <dirent.h>
 #include <jansson.h>
-#include <unistd.h>
 
-#include "core/cs_file.h"
-#include "core/cs_time.h"
+#include "cs_cases.h"
 #include "cs_test.h"
 #include "custos/dcap.h"
 
@@ -21,43 +18,18 @@ static const char *const file_names[] = {
 };
 #define N_FILES (sizeof file_names / sizeof file_names[0])
 
-struct case_files {
-    struct cs_blob f[N_FILES];
-};
-
 struct outcome {
     cs_code code;
     json_t *verdict; /* parsed custos_verdict_to_json, or NULL when collateral failed */
 };
 
-static void load_files(const char *dir, struct case_files *cf)
-{
-    for (size_t i = 0; i < N_FILES; i++) {
-        char path[8192];
-        snprintf(path, sizeof path, "%s/%s", dir, file_names[i]);
-        cf->f[i] = (struct cs_blob){ 0 };
-        (void)cs_ok(cs_file_read(path, 4u << 20, &cf->f[i])); /* absent files stay empty */
-    }
-}
-
-static void clear_files(struct case_files *cf)
-{
-    for (size_t i = 0; i < N_FILES; i++) {
-        cs_blob_clear(&cf->f[i]);
-    }
-}
-
-static struct custos_bytes by(const struct case_files *cf, size_t i)
-{
-    return (struct custos_bytes){ cf->f[i].p, cf->f[i].len };
-}
-
-static struct outcome run(const struct case_files *cf, int64_t at)
+static struct outcome run(const struct cs_case_files *cf, int64_t at)
 {
     struct custos_dcap_collateral_src src = {
-        .tcb_info = by(cf, 1), .tcb_info_chain = by(cf, 2), .qe_identity = by(cf, 3),
-        .qe_identity_chain = by(cf, 4), .pck_crl = by(cf, 5), .root_ca_crl = by(cf, 6),
-        .trust_anchor = by(cf, 7),
+        .tcb_info = cs_case_bytes(cf, 1), .tcb_info_chain = cs_case_bytes(cf, 2),
+        .qe_identity = cs_case_bytes(cf, 3), .qe_identity_chain = cs_case_bytes(cf, 4),
+        .pck_crl = cs_case_bytes(cf, 5), .root_ca_crl = cs_case_bytes(cf, 6),
+        .trust_anchor = cs_case_bytes(cf, 7),
     };
     struct outcome o = { CS_OK, NULL };
     struct custos_diag diag = { 0 };
@@ -75,34 +47,12 @@ static struct outcome run(const struct case_files *cf, int64_t at)
     struct custos_verdict *v = NULL;
     r = custos_dcap_verify(c, cf->f[0].p, cf->f[0].len, at, &v);
     o.code = r.code;
-    char *text = NULL;
-    if (v != NULL && cs_ok(custos_verdict_to_json(v, 0, &text))) {
-        o.verdict = json_loads(text, 0, NULL);
-        custos_free(text);
-    }
+    o.verdict = cs_case_verdict_json(v);
     EXPECT_TRUE(v != NULL);
     EXPECT_EQ(custos_verdict_code(v), r.code);
     custos_verdict_free(v);
     custos_dcap_collateral_free(c);
     return o;
-}
-
-static bool class_matches(const json_t *expect, cs_code code)
-{
-    const char *cls = custos_code_class(code);
-    const char *want = json_string_value(json_object_get(expect, "error_class"));
-    if (want != NULL && strcmp(want, cls) == 0) {
-        return true;
-    }
-    size_t i;
-    const json_t *alt;
-    json_array_foreach(json_object_get(expect, "error_class_alt"), i, alt)
-    {
-        if (strcmp(json_string_value(alt), cls) == 0) {
-            return true;
-        }
-    }
-    return false;
 }
 
 static bool same_set(const json_t *a, const json_t *b)
@@ -128,23 +78,9 @@ static bool same_set(const json_t *a, const json_t *b)
 
 static void check(const char *id, const char *what, const json_t *expect, struct outcome o)
 {
-    bool want_ok = json_is_true(json_object_get(expect, "verified"));
     char label[64];
     snprintf(label, sizeof label, "%s %s", id, what);
-    if (want_ok != (o.code == CS_OK)) {
-        fprintf(stderr, "%s: verified=%d expected, got %s\n", label, want_ok,
-                custos_code_name(o.code));
-        EXPECT_TRUE(want_ok == (o.code == CS_OK));
-        return;
-    }
-    if (!want_ok) {
-        if (!class_matches(expect, o.code)) {
-            fprintf(stderr, "%s: class %s, expected %s\n", label, custos_code_class(o.code),
-                    json_string_value(json_object_get(expect, "error_class")));
-            EXPECT_TRUE(class_matches(expect, o.code));
-        }
-    }
-    if (o.verdict == NULL) {
+    if (!cs_case_check_code(label, expect, o.code) || o.verdict == NULL) {
         return;
     }
     const json_t *status = json_object_get(expect, "tcb_status");
@@ -156,135 +92,34 @@ static void check(const char *id, const char *what, const json_t *expect, struct
     if (adv != NULL) {
         EXPECT_TRUE(same_set(adv, json_object_get(o.verdict, "advisory_ids")));
     }
-    const json_t *claims = json_object_get(o.verdict, "claims");
-    const json_t *dbg = json_object_get(expect, "debug");
-    if (dbg != NULL) {
-        EXPECT_TRUE(json_equal(dbg, json_object_get(claims, "debug")));
-    }
-    const char *key;
-    const json_t *want;
-    json_object_foreach((json_t *)json_object_get(expect, "claims"), key, want)
-    {
-        const json_t *got = json_object_get(claims, key);
-        if (!json_equal(want, got)) {
-            char *g = got ? json_dumps(got, JSON_ENCODE_ANY) : NULL;
-            fprintf(stderr, "%s: claim %s = %s\n", label, key, g ? g : "(absent)");
-            free(g);
-            EXPECT_TRUE(json_equal(want, got));
-        }
-    }
+    cs_case_check_claims(label, expect, o.verdict, false);
 }
 
-static int64_t instant(const json_t *obj, int64_t fallback)
+static void run_variant(const struct cs_case_files *cf, const char *desc, const json_t *expect,
+                        int64_t at, void *ctx)
 {
-    const char *s = json_string_value(json_object_get(obj, "at"));
-    int64_t t = fallback;
-    if (s != NULL && !cs_ok(cs_time_parse(s, strlen(s), &t))) {
-        fprintf(stderr, "bad instant %s\n", s);
-        abort();
-    }
-    return t;
-}
-
-/* Applies {"file","offset","add"|"set"} to a copy of the files. */
-static void mutate(struct case_files *cf, const json_t *m)
-{
-    const char *file = json_string_value(json_object_get(m, "file"));
-    json_int_t off = json_integer_value(json_object_get(m, "offset"));
-    for (size_t i = 0; i < N_FILES; i++) {
-        if (strcmp(file_names[i], file) != 0) {
-            continue;
-        }
-        EXPECT_TRUE(off >= 0 && (size_t)off < cf->f[i].len);
-        if (off < 0 || (size_t)off >= cf->f[i].len) {
-            return;
-        }
-        const json_t *add = json_object_get(m, "add");
-        const json_t *set = json_object_get(m, "set");
-        if (add != NULL) {
-            cf->f[i].p[off] = (uint8_t)(cf->f[i].p[off] + json_integer_value(add));
-        } else {
-            cf->f[i].p[off] = (uint8_t)json_integer_value(set);
-        }
-        return;
-    }
-    fprintf(stderr, "mutation names unknown file %s\n", file);
-    EXPECT_TRUE(false);
-}
-
-static int run_case(const char *dir, const char *id)
-{
-    char path[8192];
-    snprintf(path, sizeof path, "%s/case.json", dir);
-    json_error_t err;
-    json_t *cj = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-    EXPECT_TRUE(cj != NULL);
-    if (cj == NULL) {
-        return 0;
-    }
-    const char *platform = json_string_value(json_object_get(cj, "platform"));
-    if (platform == NULL || (strcmp(platform, "tdx") != 0 && strcmp(platform, "sgx") != 0)) {
-        json_decref(cj);
-        return 0;
-    }
-    int64_t at = instant(cj, 0);
-    struct case_files cf;
-    load_files(dir, &cf);
-    struct outcome o = run(&cf, at);
-    check(id, "", json_object_get(cj, "expect"), o);
+    struct outcome o = run(cf, at);
+    check(ctx, desc, expect, o);
     json_decref(o.verdict);
-    size_t i;
-    const json_t *var;
-    json_array_foreach(json_object_get(cj, "variants"), i, var)
-    {
-        struct case_files mcf;
-        load_files(dir, &mcf);
-        const json_t *m = json_object_get(var, "mutate");
-        if (m != NULL) {
-            mutate(&mcf, m);
-        }
-        struct outcome vo = run(&mcf, instant(var, at));
-        check(id, json_string_value(json_object_get(var, "desc")), json_object_get(var, "expect"),
-              vo);
-        json_decref(vo.verdict);
-        clear_files(&mcf);
-    }
-    clear_files(&cf);
-    json_decref(cj);
-    return 1;
 }
 
-static int by_name(const struct dirent **a, const struct dirent **b)
+static int run_case(const char *dir, const char *id, const json_t *cj, void *ctx)
 {
-    return strcmp((*a)->d_name, (*b)->d_name);
+    (void)ctx;
+    int64_t at = cs_case_instant(cj, 0);
+    struct cs_case_files cf;
+    cs_case_files_load(dir, file_names, N_FILES, &cf);
+    run_variant(&cf, "", json_object_get(cj, "expect"), at, (void *)(uintptr_t)id);
+    cs_case_files_clear(&cf);
+    (void)cs_case_each_variant(dir, cj, at, file_names, N_FILES, run_variant,
+                               (void *)(uintptr_t)id);
+    return 1;
 }
 
 static void test_every_intel_case(void)
 {
-    const char *shared = tv_shared_dir();
-    if (shared == NULL) {
-        printf("SKIP: ../shared/testdata/evidence is absent\n");
-        exit(CS_TEST_SKIP_CODE);
-    }
-    char base[4096];
-    snprintf(base, sizeof base, "%s/testdata/evidence", shared);
-    struct dirent **names = NULL;
-    int n = scandir(base, &names, NULL, by_name);
-    EXPECT_TRUE(n > 0);
-    int ran = 0;
-    for (int i = 0; i < n; i++) {
-        if (names[i]->d_name[0] != '.') {
-            char dir[4096 + 256];
-            snprintf(dir, sizeof dir, "%s/%s", base, names[i]->d_name);
-            char cj[sizeof dir + 16];
-            snprintf(cj, sizeof cj, "%s/case.json", dir);
-            if (access(cj, R_OK) == 0) {
-                ran += run_case(dir, names[i]->d_name);
-            }
-        }
-        free(names[i]);
-    }
-    free(names);
+    static const char *const platforms[] = { "tdx", "sgx", NULL };
+    int ran = cs_case_walk(platforms, run_case, NULL);
     printf("%d Intel cases checked\n", ran);
     EXPECT_TRUE(ran >= 12); /* the folder holds 10 TDX + 2 SGX cases today */
 }

@@ -19,7 +19,6 @@
  */
 #include <jansson.h>
 #include <openssl/x509.h>
-#include <pthread.h>
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -31,6 +30,7 @@
 
 #include "core/cs_file.h"
 #include "core/cs_time.h"
+#include "cs_cases.h"
 #include "cs_test.h"
 #include "custos/nitro.h"
 #include "evidence/nitro_doc.h"
@@ -45,35 +45,12 @@ struct kase {
     struct custos_nitro_collateral *c;
 };
 
-static int64_t parse_time(const json_t *s)
-{
-    int64_t t = 0;
-    const char *v = json_string_value(s);
-    if (v == NULL || !cs_ok(cs_time_parse(v, strlen(v), &t))) {
-        abort();
-    }
-    return t;
-}
-
 static void kase_load(const char *id, struct kase *k)
 {
-    const char *shared = tv_shared_dir();
-    if (shared == NULL) {
-        printf("SKIP: ../shared/testdata/evidence is absent\n");
-        exit(CS_TEST_SKIP_CODE);
-    }
     memset(k, 0, sizeof *k);
-    snprintf(k->dir, sizeof k->dir, "%s/testdata/evidence/%s", shared, id);
+    json_t *cj = cs_case_open(id, k->dir, sizeof k->dir);
+    cs_case_window(cj, &k->at, &k->not_before, &k->not_after);
     char path[8192];
-    snprintf(path, sizeof path, "%s/case.json", k->dir);
-    json_t *cj = json_load_file(path, 0, NULL);
-    if (cj == NULL) {
-        abort();
-    }
-    k->at = parse_time(json_object_get(cj, "at"));
-    const json_t *w = json_object_get(cj, "window");
-    k->not_before = parse_time(json_object_get(w, "not_before"));
-    k->not_after = parse_time(json_object_get(w, "not_after"));
     k->ok_at = k->not_before + (k->not_after - k->not_before) / 2;
     json_decref(cj);
     snprintf(path, sizeof path, "%s/document.cbor", k->dir);
@@ -345,28 +322,16 @@ static void test_collateral_reuse_and_threads(void)
     for (int i = 0; i < 3; i++) { /* cold, then memoised: identical verdicts */
         struct custos_verdict *v = NULL;
         EXPECT_OK(custos_nitro_verify(k.c, k.doc.p, k.doc.len, NULL, 0, k.at, &v));
-        char *text = NULL;
-        EXPECT_OK(custos_verdict_to_json(v, 0, &text));
-        if (first == NULL) {
-            first = text;
-        } else {
-            EXPECT_STR_EQ(text, first);
-            custos_free(text);
-        }
+        cs_case_expect_same_verdict(v, &first);
         custos_verdict_free(v);
     }
     custos_free(first);
     /* the memo does not outlive validity: same chain, an instant after it expires */
     EXPECT_EQ(verify(k.c, k.doc.p, k.doc.len, k.not_after + 1), CS_E_EXPIRED);
     struct thread_arg args[2] = { { k.c, &k, 0 }, { k.c, &k, 0 } };
-    pthread_t t[2];
-    for (int i = 0; i < 2; i++) {
-        EXPECT_EQ(pthread_create(&t[i], NULL, verify_many, &args[i]), 0);
-    }
-    for (int i = 0; i < 2; i++) {
-        pthread_join(t[i], NULL);
-        EXPECT_EQ(args[i].failures, 0);
-    }
+    cs_case_two_threads(verify_many, &args[0], &args[1]);
+    EXPECT_EQ(args[0].failures, 0);
+    EXPECT_EQ(args[1].failures, 0);
     kase_clear(&k);
 }
 

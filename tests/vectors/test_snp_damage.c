@@ -13,11 +13,11 @@
  */
 #include <jansson.h>
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #include "core/cs_file.h"
 #include "core/cs_time.h"
+#include "cs_cases.h"
 #include "cs_test.h"
 #include "custos/snp.h"
 #include "evidence/snp_report.h"
@@ -37,37 +37,14 @@ struct kase {
 static const char *const all_cases[] = { "N01", "N02", "N03", "N04", "N08" };
 #define N_CASES (sizeof all_cases / sizeof all_cases[0])
 
-static int64_t parse_time(const json_t *s)
-{
-    int64_t t = 0;
-    const char *v = json_string_value(s);
-    if (v == NULL || !cs_ok(cs_time_parse(v, strlen(v), &t))) {
-        abort();
-    }
-    return t;
-}
-
 static void kase_load(const char *id, struct kase *k)
 {
-    const char *shared = tv_shared_dir();
-    if (shared == NULL) {
-        printf("SKIP: ../shared/testdata/evidence is absent\n");
-        exit(CS_TEST_SKIP_CODE);
-    }
     memset(k, 0, sizeof *k);
     snprintf(k->id, sizeof k->id, "%s", id);
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s/testdata/evidence/%s", shared, id);
+    json_t *cj = cs_case_open(id, dir, sizeof dir);
+    cs_case_window(cj, &k->at, &k->not_before, &k->not_after);
     char path[8192];
-    snprintf(path, sizeof path, "%s/case.json", dir);
-    json_t *cj = json_load_file(path, 0, NULL);
-    if (cj == NULL) {
-        abort();
-    }
-    k->at = parse_time(json_object_get(cj, "at"));
-    const json_t *w = json_object_get(cj, "window");
-    k->not_before = parse_time(json_object_get(w, "not_before"));
-    k->not_after = parse_time(json_object_get(w, "not_after"));
     json_decref(cj);
     snprintf(path, sizeof path, "%s/report.bin", dir);
     k->report.p = tv_read(path, &k->report.len);
@@ -208,60 +185,6 @@ static size_t find(const struct cs_blob *b, const char *needle)
     return hit == NULL ? 0 : (size_t)(hit - b->p);
 }
 
-/*
- * Flips one byte of the DER of the n-th certificate of a PEM text in place, keeping the
- * text's length and line layout (the base64 is re-encoded into the same positions).
- * der_off counts from the end of the DER when from_end, else from its start.
- */
-static bool flip_in_pem_cert(uint8_t *pem, size_t len, size_t n, size_t der_off, bool from_end)
-{
-    static const char begin[] = "-----BEGIN CERTIFICATE-----";
-    static const char end[] = "-----END CERTIFICATE-----";
-    uint8_t *p = pem;
-    uint8_t *stop = pem + len;
-    for (size_t i = 0;; i++) {
-        p = memmem(p, (size_t)(stop - p), begin, sizeof begin - 1);
-        if (p == NULL) {
-            return false;
-        }
-        p += sizeof begin - 1;
-        if (i == n) {
-            break;
-        }
-    }
-    uint8_t *e = memmem(p, (size_t)(stop - p), end, sizeof end - 1);
-    if (e == NULL) {
-        return false;
-    }
-    char b64[8192] = { 0 };
-    size_t nb = 0;
-    for (uint8_t *x = p; x < e && nb < sizeof b64 - 1; x++) {
-        if (*x != '\n' && *x != '\r') {
-            b64[nb++] = (char)*x;
-        }
-    }
-    unsigned char der[6144];
-    int dl = EVP_DecodeBlock(der, (const unsigned char *)b64, (int)nb);
-    size_t pad = nb >= 2 ? (size_t)(b64[nb - 1] == '=') + (size_t)(b64[nb - 2] == '=') : 0;
-    if (dl <= 0 || (size_t)dl <= der_off + pad) {
-        return false;
-    }
-    size_t der_len = (size_t)dl - pad;
-    der[from_end ? der_len - 1 - der_off : der_off] ^= 0x01;
-    char out[8192];
-    int ol = EVP_EncodeBlock((unsigned char *)out, der, (int)der_len);
-    if (ol != (int)nb) {
-        return false;
-    }
-    size_t j = 0;
-    for (uint8_t *x = p; x < e; x++) {
-        if (*x != '\n' && *x != '\r') {
-            *x = (uint8_t)out[j++];
-        }
-    }
-    return true;
-}
-
 static void expect_chain_failure(const char *what, cs_code got)
 {
     if (got != CS_E_CHAIN) {
@@ -297,8 +220,8 @@ static void test_flipped_certificates(void)
             for (int where = 0; where < 2; where++) {
                 uint8_t *orig = pems[i]->p;
                 pems[i]->p = tv_dup(orig, pems[i]->len);
-                EXPECT_TRUE(flip_in_pem_cert(pems[i]->p, pems[i]->len, nth[i], where == 0 ? 3 : 60,
-                                             where == 0));
+                EXPECT_TRUE(cs_case_flip_in_pem_cert(pems[i]->p, pems[i]->len, nth[i],
+                                                     where == 0 ? 3 : 60, where == 0));
                 struct custos_snp_collateral *c = NULL;
                 expect_chain_failure(k.id, collateral(&k, &c));
                 custos_snp_collateral_free(c);
@@ -373,14 +296,9 @@ static void *verify_many(void *p)
 static void threads_on(struct custos_snp_collateral *c, const struct kase *k)
 {
     struct thread_arg args[2] = { { c, k, 0 }, { c, k, 0 } };
-    pthread_t t[2];
-    for (int i = 0; i < 2; i++) {
-        EXPECT_EQ(pthread_create(&t[i], NULL, verify_many, &args[i]), 0);
-    }
-    for (int i = 0; i < 2; i++) {
-        pthread_join(t[i], NULL);
-        EXPECT_EQ(args[i].failures, 0);
-    }
+    cs_case_two_threads(verify_many, &args[0], &args[1]);
+    EXPECT_EQ(args[0].failures, 0);
+    EXPECT_EQ(args[1].failures, 0);
 }
 
 static void test_collateral_reuse_and_threads(void)
@@ -396,14 +314,7 @@ static void test_collateral_reuse_and_threads(void)
     for (int i = 0; i < 3; i++) { /* cold, then memoised: identical verdicts */
         struct custos_verdict *v = NULL;
         EXPECT_OK(custos_snp_verify(c, k.report.p, k.report.len, k.at, &v));
-        char *text = NULL;
-        EXPECT_OK(custos_verdict_to_json(v, 0, &text));
-        if (first == NULL) {
-            first = text;
-        } else {
-            EXPECT_STR_EQ(text, first);
-            custos_free(text);
-        }
+        cs_case_expect_same_verdict(v, &first);
         custos_verdict_free(v);
     }
     custos_free(first);

@@ -14,11 +14,11 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <pthread.h>
 
 #include "core/cs_file.h"
 #include "core/cs_hex.h"
 #include "core/cs_time.h"
+#include "cs_cases.h"
 #include "cs_test.h"
 #include "custos/tpm.h"
 #include "evidence/tpm_attest.h"
@@ -39,42 +39,21 @@ struct kase {
     struct cs_blob f[N_FILES];
 };
 
-static int64_t parse_time(const json_t *s)
-{
-    int64_t t = 0;
-    const char *v = json_string_value(s);
-    if (v == NULL || !cs_ok(cs_time_parse(v, strlen(v), &t))) {
-        abort();
-    }
-    return t;
-}
-
 static void kase_load(const char *id, struct kase *k)
 {
-    const char *shared = tv_shared_dir();
-    if (shared == NULL) {
-        printf("SKIP: ../shared/testdata/evidence is absent\n");
-        exit(CS_TEST_SKIP_CODE);
-    }
     memset(k, 0, sizeof *k);
     k->id = id;
-    char path[8192];
-    snprintf(path, sizeof path, "%s/testdata/evidence/%s/case.json", shared, id);
-    json_t *cj = json_load_file(path, 0, NULL);
-    if (cj == NULL) {
-        abort();
-    }
-    k->at = parse_time(json_object_get(cj, "at"));
-    const json_t *w = json_object_get(cj, "window");
-    k->not_before = parse_time(json_object_get(w, "not_before"));
-    k->not_after = parse_time(json_object_get(w, "not_after"));
+    char dir[4096];
+    json_t *cj = cs_case_open(id, dir, sizeof dir);
+    cs_case_window(cj, &k->at, &k->not_before, &k->not_after);
     const json_t *n =
         json_object_get(json_object_get(json_object_get(cj, "expect"), "claims"), "nonce");
     k->nonce_len = json_string_length(n) / 2;
     EXPECT_OK(cs_hex_decode(json_string_value(n), json_string_length(n), k->nonce, k->nonce_len));
     json_decref(cj);
     for (size_t i = 0; i < N_FILES; i++) {
-        snprintf(path, sizeof path, "%s/testdata/evidence/%s/%s", shared, id, file_names[i]);
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, file_names[i]);
         k->f[i].p = tv_read(path, &k->f[i].len);
     }
 }
@@ -314,52 +293,6 @@ static void test_pcr_values_and_nonce(void)
     }
 }
 
-/*
- * Flips one byte of the DER of the first certificate of a PEM text in place, keeping the
- * text's length and layout (the base64 is re-encoded into the same positions).
- */
-static bool flip_in_pem_cert(uint8_t *pem, size_t len, size_t der_off_from_end)
-{
-    static const char begin[] = "-----BEGIN CERTIFICATE-----";
-    static const char end[] = "-----END CERTIFICATE-----";
-    uint8_t *p = memmem(pem, len, begin, sizeof begin - 1);
-    if (p == NULL) {
-        return false;
-    }
-    p += sizeof begin - 1;
-    uint8_t *e = memmem(p, len - (size_t)(p - pem), end, sizeof end - 1);
-    if (e == NULL) {
-        return false;
-    }
-    char b64[8192] = { 0 };
-    size_t nb = 0;
-    for (uint8_t *x = p; x < e && nb < sizeof b64 - 1; x++) {
-        if (*x != '\n' && *x != '\r') {
-            b64[nb++] = (char)*x;
-        }
-    }
-    unsigned char der[6144];
-    int dl = EVP_DecodeBlock(der, (const unsigned char *)b64, (int)nb);
-    size_t pad = nb >= 2 ? (size_t)(b64[nb - 1] == '=') + (size_t)(b64[nb - 2] == '=') : 0;
-    if (dl <= 0 || (size_t)dl <= der_off_from_end + pad) {
-        return false;
-    }
-    size_t der_len = (size_t)dl - pad;
-    der[der_len - 1 - der_off_from_end] ^= 0x01;
-    char out[8192];
-    int ol = EVP_EncodeBlock((unsigned char *)out, der, (int)der_len);
-    if (ol != (int)nb) {
-        return false;
-    }
-    size_t j = 0;
-    for (uint8_t *x = p; x < e; x++) {
-        if (*x != '\n' && *x != '\r') {
-            *x = (uint8_t)out[j++];
-        }
-    }
-    return true;
-}
-
 static void test_flipped_certificates(void)
 {
     struct kase k;
@@ -383,7 +316,7 @@ static void test_flipped_certificates(void)
         for (size_t file = F_CA_CHAIN; file <= F_ANCHOR; file++) {
             orig = k.f[file].p;
             m = tv_dup(orig, k.f[file].len);
-            EXPECT_TRUE(flip_in_pem_cert(m, k.f[file].len, where[w]));
+            EXPECT_TRUE(cs_case_flip_in_pem_cert(m, k.f[file].len, 0, where[w], true));
             k.f[file].p = m;
             t = NULL;
             got = trust_of(&k, &t);
@@ -527,28 +460,16 @@ static void test_trust_reuse_and_threads(void)
         struct custos_verdict *v = NULL;
         struct custos_bytes nonce = { ks[1].nonce, ks[1].nonce_len };
         EXPECT_OK(custos_tpm_verify(t, &ev, &nonce, ks[1].at, &v));
-        char *text = NULL;
-        EXPECT_OK(custos_verdict_to_json(v, 0, &text));
-        if (first == NULL) {
-            first = text;
-        } else {
-            EXPECT_STR_EQ(text, first);
-            custos_free(text);
-        }
+        cs_case_expect_same_verdict(v, &first);
         custos_verdict_free(v);
     }
     custos_free(first);
     /* the memo does not outlive validity */
     EXPECT_EQ(verify(t, &ks[1], NULL, NULL, NULL, NULL, ks[1].not_after + 1), CS_E_EXPIRED);
     struct thread_arg args[2] = { { t, ks, 0 }, { t, ks, 0 } };
-    pthread_t th[2];
-    for (int i = 0; i < 2; i++) {
-        EXPECT_EQ(pthread_create(&th[i], NULL, verify_many, &args[i]), 0);
-    }
-    for (int i = 0; i < 2; i++) {
-        pthread_join(th[i], NULL);
-        EXPECT_EQ(args[i].failures, 0);
-    }
+    cs_case_two_threads(verify_many, &args[0], &args[1]);
+    EXPECT_EQ(args[0].failures, 0);
+    EXPECT_EQ(args[1].failures, 0);
     custos_tpm_trust_free(t);
     for (size_t i = 0; i < N_CASES; i++) {
         kase_clear(&ks[i]);
