@@ -272,17 +272,9 @@ static cs_res write_file(const char *path, const uint8_t *p, size_t len)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
     CS_ENSURE(fd >= 0, CS_E_IO);
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, p + off, len - off);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            close(fd);
-            CS_FAIL(CS_E_IO);
-        }
-        off += (size_t)w;
+    if (!cs_ok(cs_fd_write_all(fd, p, len))) {
+        close(fd);
+        CS_FAIL(CS_E_IO);
     }
     CS_ENSURE(close(fd) == 0, CS_E_IO);
     return CS_SUCCESS;

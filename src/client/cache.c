@@ -276,19 +276,6 @@ static void tmp_file_clear(struct tmp_file *t)
     }
 }
 
-static CS_RESULT write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        CS_ENSURE(w > 0, CS_E_IO);
-        p += w;
-        n -= (size_t)w;
-    }
-    return CS_SUCCESS;
-}
 
 static CS_RESULT write_atomic(const char *path, const uint8_t *p, size_t n)
 {
@@ -305,7 +292,7 @@ static CS_RESULT write_atomic(const char *path, const uint8_t *p, size_t n)
         CS_FAIL(CS_E_IO);
     }
     CS_ENSURE(fchmod(t.fd, S_IRUSR | S_IWUSR) == 0, CS_E_IO);
-    CS_TRY(write_all(t.fd, p, n));
+    CS_TRY(cs_fd_write_all(t.fd, p, n));
     CS_ENSURE(fsync(t.fd) == 0, CS_E_IO);
     int fd = t.fd;
     t.fd = -1;

@@ -220,40 +220,6 @@ CS_RESULT cs_memory_load(const char *path, const char *log_vkey, struct custos_d
     return CS_SUCCESS;
 }
 
-static cs_res write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        CS_ENSURE(n > 0, CS_E_IO);
-        p += n;
-        len -= (size_t)n;
-    }
-    return CS_SUCCESS;
-}
-
-static cs_res sync_dir_of(const char *path)
-{
-    char dir[4096];
-    int n = snprintf(dir, sizeof dir, "%s", path);
-    CS_ENSURE(n > 0 && (size_t)n < sizeof dir, CS_E_ARG);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL) {
-        snprintf(dir, sizeof dir, ".");
-    } else if (slash == dir) {
-        slash[1] = '\0';
-    } else {
-        *slash = '\0';
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    CS_ENSURE(fd >= 0, CS_E_IO);
-    bool is_ok = fsync(fd) == 0;
-    is_ok &= close(fd) == 0;
-    CS_ENSURE(is_ok, CS_E_IO);
-    return CS_SUCCESS;
-}
 
 CS_RESULT cs_memory_save(const struct cs_memory *m, const char *path)
 {
@@ -270,7 +236,7 @@ CS_RESULT cs_memory_save(const struct cs_memory *m, const char *path)
         cs_free(text);
         CS_FAIL(CS_E_IO);
     }
-    cs_res r = write_all(fd, text, len);
+    cs_res r = cs_fd_write_all(fd, text, len);
     cs_free(text);
     bool is_ok = cs_ok(r) && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
     is_ok &= close(fd) == 0;
@@ -278,7 +244,7 @@ CS_RESULT cs_memory_save(const struct cs_memory *m, const char *path)
         (void)unlink(tmp);
         CS_FAIL(CS_E_IO);
     }
-    return sync_dir_of(path);
+    return cs_fsync_parent(path);
 }
 
 CS_RESULT cs_memory_checkpoint(const struct cs_memory *m, bool *has, struct custos_checkpoint *cp)

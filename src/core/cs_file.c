@@ -4,6 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/cs_mem.h"
@@ -75,4 +78,42 @@ CS_RESULT cs_file_read(const char *path, size_t max, struct cs_blob *out)
     cs_res r = cs_fd_read(fd, max, out);
     close(fd);
     return r;
+}
+
+CS_RESULT cs_fd_write_all(int fd, const void *p, size_t len)
+{
+    const uint8_t *b = p;
+    CS_ENSURE(b != NULL || len == 0, CS_E_ARG);
+    while (len > 0) {
+        ssize_t w = write(fd, b, len);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        CS_ENSURE(w > 0, CS_E_IO);
+        b += w;
+        len -= (size_t)w;
+    }
+    return CS_SUCCESS;
+}
+
+CS_RESULT cs_fsync_parent(const char *path)
+{
+    CS_ENSURE(path != NULL, CS_E_ARG);
+    char dir[4096];
+    int n = snprintf(dir, sizeof dir, "%s", path);
+    CS_ENSURE(n > 0 && (size_t)n < sizeof dir, CS_E_ARG);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL) {
+        snprintf(dir, sizeof dir, ".");
+    } else if (slash == dir) {
+        slash[1] = '\0';
+    } else {
+        *slash = '\0';
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    CS_ENSURE(fd >= 0, CS_E_IO);
+    bool is_ok = fsync(fd) == 0;
+    is_ok &= close(fd) == 0;
+    CS_ENSURE(is_ok, CS_E_IO);
+    return CS_SUCCESS;
 }

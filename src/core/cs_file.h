@@ -24,4 +24,10 @@ CS_RESULT cs_fd_read(int fd, size_t max, struct cs_blob *out);
 
 void cs_blob_clear(struct cs_blob *b);
 
+/* Writes all len bytes to fd, retrying short writes and EINTR. CS_E_IO on any failure. */
+CS_RESULT cs_fd_write_all(int fd, const void *p, size_t len);
+
+/* fsync of the directory that holds path, so that a new or renamed entry survives a crash. */
+CS_RESULT cs_fsync_parent(const char *path);
+
 #endif

@@ -194,40 +194,6 @@ static cs_res load_fd(int fd, const char *path, struct custos_diag *diag, struct
     return key_from_pkey(&key, out);
 }
 
-static cs_res write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        CS_ENSURE(n > 0, CS_E_IO);
-        p += n;
-        len -= (size_t)n;
-    }
-    return CS_SUCCESS;
-}
-
-/* fsync of the directory holding path, so that the new entry survives a crash. */
-static cs_res sync_parent(const char *path)
-{
-    size_t len = strlen(path);
-    CS_ENSURE(len < PATH_MAX, CS_E_ARG);
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) {
-        dir[0] = '.';
-        dir[1] = '\0';
-    } else {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    CS_AUTO(fd_closep) int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    CS_ENSURE(fd >= 0, CS_E_IO);
-    CS_ENSURE(fsync(fd) == 0, CS_E_IO);
-    return CS_SUCCESS;
-}
 
 static cs_res write_new_key(int fd, EVP_PKEY *key, const char *path)
 {
@@ -240,9 +206,9 @@ static cs_res write_new_key(int fd, EVP_PKEY *key, const char *path)
     long len = BIO_get_mem_data(bio, &pem);
     CS_ENSURE(len > 0 && pem != NULL, CS_E_CRYPTO);
     CS_ENSURE(fchmod(fd, 0600) == 0, CS_E_IO); /* whatever the umask made of it */
-    CS_TRY(write_all(fd, pem, (size_t)len));
+    CS_TRY(cs_fd_write_all(fd, pem, (size_t)len));
     CS_ENSURE(fsync(fd) == 0, CS_E_IO);
-    return sync_parent(path);
+    return cs_fsync_parent(path);
 }
 
 static cs_res create_key(const char *path, struct custos_diag *diag, struct cs_jwt_key **out,

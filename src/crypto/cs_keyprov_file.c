@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/cs_hex.h"
+#include "core/cs_file.h"
 #include "core/cs_mem.h"
 #include "crypto/cs_keyprov.h"
 #include "crypto/cs_ossl.h"
@@ -153,42 +154,6 @@ static void key_wipe(uint8_t (*p)[CS_KEYPROV_FILE_KEY_LEN])
     cs_wipe(*p, sizeof *p);
 }
 
-static cs_res write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        CS_ENSURE(w > 0, CS_E_IO);
-        p += w;
-        n -= (size_t)w;
-    }
-    return CS_SUCCESS;
-}
-
-/* fsync of the directory holding path, so that the new name survives a crash. */
-static cs_res sync_parent(const char *path)
-{
-    char dir[PATH_MAX_LEN];
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) {
-        dir[0] = '.';
-        dir[1] = '\0';
-    } else if (slash == path) {
-        dir[0] = '/';
-        dir[1] = '\0';
-    } else {
-        size_t n = (size_t)(slash - path);
-        CS_ENSURE(n < sizeof dir, CS_E_ARG);
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    CS_AUTO(closep) int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    CS_ENSURE(fd >= 0, CS_E_IO);
-    CS_ENSURE(fsync(fd) == 0, CS_E_IO);
-    return CS_SUCCESS;
-}
 
 static cs_res fill_new_key_file(int fd, const char *path)
 {
@@ -196,9 +161,9 @@ static cs_res fill_new_key_file(int fd, const char *path)
     /* the umask may only remove bits from 0600; set it exactly, whatever the umask was */
     CS_ENSURE(fchmod(fd, 0600) == 0, CS_E_IO);
     CS_OSSL_ENSURE(RAND_priv_bytes(key, sizeof key) == 1, CS_E_CRYPTO);
-    CS_TRY(write_all(fd, key, sizeof key));
+    CS_TRY(cs_fd_write_all(fd, key, sizeof key));
     CS_ENSURE(fsync(fd) == 0, CS_E_IO);
-    CS_TRY(sync_parent(path));
+    CS_TRY(cs_fsync_parent(path));
     return CS_SUCCESS;
 }
 

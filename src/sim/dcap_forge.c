@@ -30,6 +30,7 @@
 
 #include "core/cs_hex.h"
 #include "core/cs_json.h"
+#include "core/cs_file.h"
 #include "core/cs_mem.h"
 #include "core/cs_time.h"
 #include "crypto/cs_ecdsa.h"
@@ -1670,17 +1671,9 @@ static cs_res write_file(const char *dir, const char *name, const uint8_t *p, si
     CS_ENSURE(n > 0 && (size_t)n < sizeof path, CS_E_ARG);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
     CS_ENSURE(fd >= 0, CS_E_IO);
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, p + off, len - off);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            close(fd);
-            CS_FAIL(CS_E_IO);
-        }
-        off += (size_t)w;
+    if (!cs_ok(cs_fd_write_all(fd, p, len))) {
+        close(fd);
+        CS_FAIL(CS_E_IO);
     }
     CS_ENSURE(close(fd) == 0, CS_E_IO);
     return CS_SUCCESS;

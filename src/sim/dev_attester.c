@@ -147,19 +147,6 @@ static cs_res read_at(int dfd, const char *name, mode_t forbidden, size_t max,
     return cs_fd_read(fd, max, out);
 }
 
-static cs_res write_all(int fd, const uint8_t *p, size_t len)
-{
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, p + off, len - off);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        CS_ENSURE(w > 0, CS_E_IO);
-        off += (size_t)w;
-    }
-    return CS_SUCCESS;
-}
 
 /* Writes a fresh temporary dfd/tmp (O_EXCL, so never through a symlink) with mode. */
 static cs_res write_tmp(int dfd, const char *tmp, const struct cs_blob *b, mode_t mode)
@@ -170,7 +157,7 @@ static cs_res write_tmp(int dfd, const char *tmp, const struct cs_blob *b, mode_
     CS_AUTO(fd_closep)
     int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     CS_ENSURE(fd >= 0, CS_E_IO);
-    CS_TRY(write_all(fd, b->p, b->len));
+    CS_TRY(cs_fd_write_all(fd, b->p, b->len));
     CS_ENSURE(fchmod(fd, mode) == 0, CS_E_IO); /* exactly mode, whatever the umask */
     CS_ENSURE(fsync(fd) == 0, CS_E_IO);
     return CS_SUCCESS;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/cs_b64.h"
+#include "core/cs_file.h"
 #include "core/cs_mem.h"
 
 #define H CS_MERKLE_HASH_LEN
@@ -823,18 +824,10 @@ static cs_res write_file(const char *dir, const char *rel, const uint8_t *p, siz
     CS_TRY(make_parents(path));
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     CS_ENSURE(fd >= 0, CS_E_IO);
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, p + off, len - off);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            close(fd);
-            unlink(tmp);
-            CS_FAIL(CS_E_IO);
-        }
-        off += (size_t)w;
+    if (!cs_ok(cs_fd_write_all(fd, p, len))) {
+        close(fd);
+        unlink(tmp);
+        CS_FAIL(CS_E_IO);
     }
     bool is_ok = fsync(fd) == 0;
     is_ok &= close(fd) == 0;
