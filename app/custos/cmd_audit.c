@@ -432,17 +432,7 @@ static int audit_reverify(const struct audit_opts *o, const char *token_file, ui
         r = v != NULL ? CS_SUCCESS : vr;
     }
     if (is_dir) {
-        static const char *const names[] = {
-            "tcb_info.json",   "tcb_info_issuer_chain.pem", "tcb_info_issuer_chain.der",
-            "qe_identity.json", "qe_identity_issuer_chain.pem", "qe_identity_issuer_chain.der",
-            "pck_crl.der",     "pck_crl.pem", "root_ca_crl.der", "root_ca_crl.pem",
-            "trust_anchor.pem", "trust_anchor.der",
-        };
-        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-            char p[128];
-            snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-            unlink(p);
-        }
+        cs_bundle_remove_dcap(dir);
         rmdir(dir);
     }
     custos_dcap_collateral_free(dc);

@@ -113,3 +113,14 @@ CS_RESULT cs_bundle_extract_dcap(const uint8_t *bundle, size_t len, const char *
     }
     return CS_SUCCESS;
 }
+
+void cs_bundle_remove_dcap(const char *dir)
+{
+    for (size_t i = 0; i < sizeof dcap_names / sizeof dcap_names[0]; i++) {
+        char path[4200];
+        int n = snprintf(path, sizeof path, "%s/%s", dir, dcap_names[i]);
+        if (n > 0 && (size_t)n < sizeof path) {
+            unlink(path);
+        }
+    }
+}

@@ -25,4 +25,7 @@ CS_RESULT cs_bundle_dcap(const char *dir, struct cs_buf *out);
  * bundle of another kind or format, or with a file name that is not a DCAP one. */
 CS_RESULT cs_bundle_extract_dcap(const uint8_t *bundle, size_t len, const char *dir);
 
+/* Removes the DCAP bundle files that extraction may have written into dir (not dir). */
+void cs_bundle_remove_dcap(const char *dir);
+
 #endif
